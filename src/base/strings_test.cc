@@ -1,0 +1,51 @@
+#include "base/strings.h"
+
+#include <gtest/gtest.h>
+
+namespace sbx {
+namespace {
+
+TEST(Strings, SplitKeepsEmptyFields) {
+  EXPECT_EQ(split("a::b", ':'), (std::vector<std::string>{"a", "", "b"}));
+  EXPECT_EQ(split("", ':'), (std::vector<std::string>{""}));
+}
+
+TEST(Strings, Trim) { EXPECT_EQ(trim("  x y \n"), "x y"); }
+
+TEST(ParseSize, AcceptsCommonUnits) {
+  EXPECT_EQ(*parse_size("512m"), 512ull << 20);
+  EXPECT_EQ(*parse_size("8g"), 8ull << 30);
+  EXPECT_EQ(*parse_size("8G"), 8ull << 30);
+  EXPECT_EQ(*parse_size("8GiB"), 8ull << 30);
+  EXPECT_EQ(*parse_size("2gb"), 2ull << 30);
+  EXPECT_EQ(*parse_size("1024"), 1024ull << 20);
+  EXPECT_EQ(*parse_size("4096k"), 4096ull << 10);
+}
+
+TEST(ParseSize, RejectsJunk) {
+  for (auto s : {"", "abc", "8x", "-1g", "g", "1.5g", "99999999999999999999g"}) {
+    auto r = parse_size(s);
+    ASSERT_FALSE(r.ok()) << s;
+    EXPECT_NE(r.error().message.find("invalid size"), std::string::npos);
+  }
+}
+
+TEST(FormatSize, Readable) {
+  EXPECT_EQ(format_size(512ull << 20), "512 MiB");
+  EXPECT_EQ(format_size(3ull << 29), "1.5 GiB");
+}
+
+TEST(ShellQuote, QuotesWhenNeeded) {
+  EXPECT_EQ(shell_quote("abc"), "abc");
+  EXPECT_EQ(shell_quote("a b"), "'a b'");
+  EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
+  EXPECT_EQ(shell_quote(""), "''");
+}
+
+TEST(ParseUint, Overflow) {
+  EXPECT_FALSE(parse_uint("18446744073709551616").ok());
+  EXPECT_EQ(*parse_uint("18446744073709551615"), 18446744073709551615ull);
+}
+
+}  // namespace
+}  // namespace sbx

@@ -1,0 +1,166 @@
+#include "proto/messages.h"
+
+#include <nlohmann/json.hpp>
+
+namespace sbx::proto {
+
+using nlohmann::json;
+
+namespace {
+
+Result<json> parse_object(std::string_view text, const char* what) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object())
+    return err(std::string("malformed ") + what + ": not a JSON object");
+  return j;
+}
+
+// Field readers: absent fields keep their default; wrong types are errors.
+Result<void> get_string(const json& j, const char* key, std::string& out) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return ok();
+  if (!it->is_string()) return err(std::string("field '") + key + "' must be a string");
+  out = it->get<std::string>();
+  if (out.find('\0') != std::string::npos)
+    return err(std::string("field '") + key + "' contains NUL");
+  return ok();
+}
+Result<void> get_bool(const json& j, const char* key, bool& out) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return ok();
+  if (!it->is_boolean()) return err(std::string("field '") + key + "' must be a boolean");
+  out = it->get<bool>();
+  return ok();
+}
+template <class Int>
+Result<void> get_int(const json& j, const char* key, Int& out, int64_t lo, int64_t hi) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return ok();
+  if (!it->is_number_integer()) return err(std::string("field '") + key + "' must be an integer");
+  int64_t v = it->get<int64_t>();
+  if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+    return err(std::string("field '") + key + "' out of range");
+  if (v < lo || v > hi) return err(std::string("field '") + key + "' out of range");
+  out = static_cast<Int>(v);
+  return ok();
+}
+Result<void> get_strings(const json& j, const char* key, std::vector<std::string>& out,
+                         size_t max) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return ok();
+  if (!it->is_array()) return err(std::string("field '") + key + "' must be an array");
+  if (it->size() > max) return err(std::string("field '") + key + "' has too many entries");
+  out.clear();
+  for (auto& e : *it) {
+    if (!e.is_string()) return err(std::string("field '") + key + "' must hold strings");
+    out.push_back(e.get<std::string>());
+    if (out.back().find('\0') != std::string::npos)
+      return err(std::string("field '") + key + "' contains NUL");
+  }
+  return ok();
+}
+
+#define SBX_CHECK(expr)            \
+  do {                             \
+    auto _r = (expr);              \
+    if (!_r) return _r.error().wrap(what); \
+  } while (0)
+
+}  // namespace
+
+bool valid_env_entry(std::string_view v) {
+  size_t eq = v.find('=');
+  return eq != std::string_view::npos && eq > 0 && v.find('\0') == std::string_view::npos;
+}
+
+std::string to_json(const ExecRequest& r) {
+  json j = {{"argv", r.argv}, {"env", r.env},   {"cwd", r.cwd},
+            {"user", r.user}, {"tty", r.tty},   {"rows", r.rows},
+            {"cols", r.cols}, {"detach", r.detach}};
+  return j.dump();
+}
+
+Result<ExecRequest> parse_exec_request(std::string_view text) {
+  const char* what = "exec request";
+  auto j = parse_object(text, what);
+  if (!j) return j.error();
+  ExecRequest r;
+  SBX_CHECK(get_strings(*j, "argv", r.argv, kMaxArgs));
+  SBX_CHECK(get_strings(*j, "env", r.env, kMaxEnv));
+  SBX_CHECK(get_string(*j, "cwd", r.cwd));
+  SBX_CHECK(get_string(*j, "user", r.user));
+  SBX_CHECK(get_bool(*j, "tty", r.tty));
+  SBX_CHECK(get_bool(*j, "detach", r.detach));
+  SBX_CHECK(get_int(*j, "rows", r.rows, 0, 65535));
+  SBX_CHECK(get_int(*j, "cols", r.cols, 0, 65535));
+  if (r.argv.empty()) return err("exec request: empty argv");
+  for (auto& e : r.env)
+    if (!valid_env_entry(e)) return err("exec request: bad environment entry '" + e + "'");
+  if (!r.cwd.empty() && r.cwd[0] != '/')
+    return err("exec request: working directory must be absolute: " + r.cwd);
+  return r;
+}
+
+std::string to_json(const ExitInfo& e) {
+  return json{{"exit_code", e.exit_code}, {"signal", e.signal}}.dump();
+}
+
+Result<ExitInfo> parse_exit(std::string_view text) {
+  const char* what = "exit message";
+  auto j = parse_object(text, what);
+  if (!j) return j.error();
+  ExitInfo e;
+  SBX_CHECK(get_int(*j, "exit_code", e.exit_code, 0, 255));
+  SBX_CHECK(get_int(*j, "signal", e.signal, 0, 128));
+  return e;
+}
+
+std::string to_json(const OpenFailure& f) {
+  return json{{"error", f.error}, {"code", f.code}}.dump();
+}
+
+Result<OpenFailure> parse_open_failure(std::string_view text) {
+  const char* what = "open failure";
+  auto j = parse_object(text, what);
+  if (!j) return j.error();
+  OpenFailure f;
+  SBX_CHECK(get_string(*j, "error", f.error));
+  SBX_CHECK(get_int(*j, "code", f.code, 0, 255));
+  return f;
+}
+
+std::string to_json(const ControlRequest& r) {
+  return json{{"id", r.id}, {"op", r.op}}.dump();
+}
+
+Result<ControlRequest> parse_control_request(std::string_view text) {
+  const char* what = "control request";
+  auto j = parse_object(text, what);
+  if (!j) return j.error();
+  ControlRequest r;
+  SBX_CHECK(get_int(*j, "id", r.id, 0, INT64_MAX));
+  SBX_CHECK(get_string(*j, "op", r.op));
+  if (r.op.empty()) return err("control request: missing op");
+  return r;
+}
+
+std::string to_json(const ControlResponse& r) {
+  json body = json::parse(r.body.empty() ? "{}" : r.body, nullptr, false);
+  if (body.is_discarded()) body = json::object();
+  return json{{"id", r.id}, {"ok", r.ok}, {"error", r.error}, {"body", body}}.dump();
+}
+
+Result<ControlResponse> parse_control_response(std::string_view text) {
+  const char* what = "control response";
+  auto j = parse_object(text, what);
+  if (!j) return j.error();
+  ControlResponse r;
+  SBX_CHECK(get_int(*j, "id", r.id, 0, INT64_MAX));
+  SBX_CHECK(get_bool(*j, "ok", r.ok));
+  SBX_CHECK(get_string(*j, "error", r.error));
+  auto it = j->find("body");
+  r.body = (it != j->end() && it->is_object()) ? it->dump() : "{}";
+  return r;
+}
+
+}  // namespace sbx::proto

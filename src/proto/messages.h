@@ -1,0 +1,71 @@
+// Typed messages carried as JSON inside agent-link frames. Decoders treat the
+// input as hostile: every field is type-checked and bounded.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace sbx::proto {
+
+/// Limits on what an OPEN request may carry.
+inline constexpr size_t kMaxArgs = 4096;
+inline constexpr size_t kMaxEnv = 4096;
+
+/// OPEN payload: run a command in the guest.
+struct ExecRequest {
+  std::vector<std::string> argv;
+  std::vector<std::string> env;  ///< "K=V" entries added to the login env
+  std::string cwd;               ///< empty: the user's home
+  std::string user;              ///< empty: the sandbox's default user
+  bool tty = false;
+  uint16_t rows = 24, cols = 80;
+  /// Keep running after the channel closes (sbx exec -d).
+  bool detach = false;
+};
+std::string to_json(const ExecRequest& r);
+Result<ExecRequest> parse_exec_request(std::string_view json);
+
+/// EXIT payload.
+struct ExitInfo {
+  int exit_code = 0;  ///< shell-style: 128+n for a death by signal n
+  int signal = 0;
+};
+std::string to_json(const ExitInfo& e);
+Result<ExitInfo> parse_exit(std::string_view json);
+
+/// OPEN_FAIL payload. `code` follows docker exec: 126 not executable,
+/// 127 not found, 125 anything else.
+struct OpenFailure {
+  std::string error;
+  int code = 125;
+};
+std::string to_json(const OpenFailure& f);
+Result<OpenFailure> parse_open_failure(std::string_view json);
+
+/// Channel-0 request from host to guest.
+struct ControlRequest {
+  uint64_t id = 0;
+  std::string op;  ///< "ping", "info", "shutdown", "sync"
+};
+std::string to_json(const ControlRequest& r);
+Result<ControlRequest> parse_control_request(std::string_view json);
+
+/// Channel-0 response, or an unsolicited event (id 0) from the guest.
+struct ControlResponse {
+  uint64_t id = 0;
+  bool ok = true;
+  std::string error;
+  std::string body;  ///< op-specific JSON object text, "{}" when empty
+};
+std::string to_json(const ControlResponse& r);
+Result<ControlResponse> parse_control_response(std::string_view json);
+
+/// Whether `v` is a valid KEY=VALUE environment entry (KEY non-empty,
+/// no NUL, KEY without '=').
+bool valid_env_entry(std::string_view v);
+
+}  // namespace sbx::proto
