@@ -1,0 +1,99 @@
+// The agent side of the agent link: one non-blocking poll() loop serving the
+// framed protocol of proto/frame.h on one fd (the virtio-serial port, or a
+// socket in test mode). See docs/notes-agent.md for the exact behaviour.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "agent/console.h"
+#include "agent/exec_channel.h"
+#include "agent/exec_spawner.h"
+#include "base/fd.h"
+#include "base/result.h"
+#include "proto/frame.h"
+
+namespace sbx::agent {
+
+/// How the server treats its link and what it reports.
+struct LinkOptions {
+  /// true (test mode): EOF or an error on the link ends run() with kEof.
+  /// false (PID 1): a host disconnect (POLLHUP) just waits for the next one.
+  bool exit_on_eof = true;
+  /// Reported in HELLO_ACK.
+  bool pid1 = false;
+  SpawnerConfig spawner;
+};
+
+/// Why run() returned.
+enum class LinkExit {
+  kEof,       ///< test mode: the peer closed the link
+  kShutdown,  ///< the host asked for "shutdown" (the reply has been flushed)
+};
+
+/// Serves the agent link until EOF (test mode) or a shutdown request.
+class LinkServer {
+ public:
+  LinkServer(Fd link, const Console& console, LinkOptions opts);
+  ~LinkServer();
+  LinkServer(const LinkServer&) = delete;
+  LinkServer& operator=(const LinkServer&) = delete;
+
+  /// Runs the event loop. Errors are setup failures (signalfd, ...).
+  Result<LinkExit> run();
+
+ private:
+  // Link input.
+  void read_link();
+  void process_input();
+  void dispatch(proto::Frame f);
+  void on_hello(const proto::Frame& f);
+  void on_control(const proto::Frame& f);
+  void on_open(const proto::Frame& f);
+  void on_data(ExecChannel& c, const proto::Frame& f);
+  void on_window(ExecChannel& c, const proto::Frame& f);
+  void on_eof(ExecChannel& c);
+  void on_resize(ExecChannel& c, const proto::Frame& f);
+  void on_signal(ExecChannel& c, const proto::Frame& f);
+  // Link output.
+  void send(uint32_t channel, proto::FrameType type, std::string_view payload);
+  size_t pending_out() const { return out_.size() - out_off_; }
+  void flush_link();
+  void enter_hangup(const char* why);
+  // Channels.
+  void write_stdin(ExecChannel& c);
+  void read_output(ExecChannel& c, int which);
+  void credit_back(ExecChannel& c, uint64_t n);
+  void maybe_finish(uint32_t id);
+  void kill_channel(ExecChannel& c);
+  void drop_channel(uint32_t id, bool kill);
+  void drop_all_channels();
+  void reap_children();
+
+  Fd link_;
+  const Console& console_;
+  LinkOptions opts_;
+  ExecSpawner spawner_;
+  Fd sigfd_;
+
+  proto::FrameDecoder decoder_;
+  bool synced_ = false;
+  std::string nonce_;      ///< current session; empty before the first HELLO
+  bool hangup_ = false;    ///< the host is not connected (POLLHUP)
+  bool eof_ = false;       ///< test mode: the peer closed the link
+  std::string out_;        ///< encoded frames not yet written
+  size_t out_off_ = 0;     ///< bytes of out_ already written
+  std::vector<char> read_buf_;
+
+  bool shutting_down_ = false;
+  std::chrono::steady_clock::time_point shutdown_deadline_;
+
+  std::map<uint32_t, ExecChannel> channels_;
+};
+
+}  // namespace sbx::agent
