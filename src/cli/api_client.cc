@@ -1,0 +1,258 @@
+#include "cli/api_client.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+namespace sbx::cli {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using local_socket = asio::local::stream_protocol::socket;
+
+namespace {
+
+std::string sandbox_target(const std::string& name, const std::string& suffix = "") {
+  return "/v1/sandboxes/" + encode_path_segment(name) + suffix;
+}
+
+http::verb to_verb(const std::string& method) {
+  return http::string_to_verb(method);
+}
+
+// One HTTP exchange on a connected socket, bounded by a timeout. Async ops
+// driven by run_for() give us the timeout that Asio's blocking calls lack.
+struct Exchange {
+  asio::io_context io;
+  local_socket sock{io};
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+
+  Result<void> run(http::request<http::string_body>& req,
+                   std::chrono::milliseconds timeout) {
+    bool done = false;
+    beast::error_code result;
+    http::async_write(sock, req, [&](beast::error_code ec, size_t) {
+      if (ec) {
+        result = ec;
+        done = true;
+        return;
+      }
+      // A 101 answer has no body: Beast stops after the headers and leaves
+      // whatever followed them in `buf`.
+      http::async_read(sock, buf, res, [&](beast::error_code ec2, size_t) {
+        result = ec2;
+        done = true;
+      });
+    });
+    io.run_for(timeout);
+    if (!done) {
+      beast::error_code ignored;
+      sock.close(ignored);
+      io.restart();
+      io.run();
+      return err("sandboxd did not answer within " +
+                 std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) +
+                 " s");
+    }
+    if (result) return err("talking to sandboxd: " + result.message());
+    return ok();
+  }
+};
+
+}  // namespace
+
+std::string encode_path_segment(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
+    if (plain) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+bool ApiClient::daemon_absent() const {
+  return failure_.connect_errno == ENOENT || failure_.connect_errno == ECONNREFUSED;
+}
+
+Error ApiClient::fail(std::string message) {
+  failure_.message = message;
+  return err(std::move(message));
+}
+
+Error ApiClient::fail_http(int status, const std::string& body) {
+  failure_.http_status = status;
+  auto e = proto::parse_api_error(body);
+  std::string msg;
+  if (e && !e->message.empty()) {
+    msg = e->message;
+    failure_.exit_code = e->exit_code;
+  } else {
+    msg = "sandboxd answered HTTP " + std::to_string(status);
+    if (!body.empty()) msg += ": " + body.substr(0, 200);
+  }
+  return fail(msg);
+}
+
+Result<Fd> ApiClient::connect_socket() {
+  failure_ = ApiFailure{};
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_path_.size() >= sizeof(addr.sun_path))
+    return fail("socket path too long: " + socket_path_);
+  std::memcpy(addr.sun_path, socket_path_.c_str(), socket_path_.size() + 1);
+  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return fail(errno_error("socket").message);
+  for (;;) {
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0)
+      return fd;
+    if (errno == EINTR) continue;
+    // Kept apart from the message: ENOENT/ECONNREFUSED mean "not running".
+    failure_.connect_errno = errno;
+    return fail(errno_error("cannot connect to sandboxd at " + socket_path_).message);
+  }
+}
+
+Result<ApiClient::Response> ApiClient::request(const std::string& method,
+                                               const std::string& target,
+                                               const std::string& body,
+                                               std::chrono::milliseconds timeout) {
+  auto fd = connect_socket();
+  if (!fd) return fd.error();
+  Exchange ex;
+  ex.sock.assign(asio::local::stream_protocol(), fd->release());
+  http::request<http::string_body> req{to_verb(method), target, 11};
+  req.set(http::field::host, "sandboxd");
+  req.set(http::field::connection, "close");
+  if (!body.empty()) req.set(http::field::content_type, "application/json");
+  req.body() = body;
+  req.prepare_payload();
+  auto r = ex.run(req, timeout);
+  if (!r) return fail(r.error().message);
+  int status = static_cast<int>(ex.res.result_int());
+  if (status < 200 || status > 299) return fail_http(status, ex.res.body());
+  return Response{status, std::move(ex.res.body())};
+}
+
+Result<proto::VersionInfo> ApiClient::version(std::chrono::milliseconds timeout) {
+  auto r = request("GET", "/v1/version", "", timeout);
+  if (!r) return r.error();
+  auto v = proto::parse_version_info(r->body);
+  if (!v) return fail(v.error().message);
+  return v;
+}
+
+Result<std::vector<proto::SandboxInfo>> ApiClient::list() {
+  auto r = request("GET", "/v1/sandboxes", "", kShortTimeout);
+  if (!r) return r.error();
+  auto l = proto::parse_sandbox_list(r->body);
+  if (!l) return fail(l.error().message);
+  return l;
+}
+
+Result<std::string> ApiClient::list_json() {
+  auto r = request("GET", "/v1/sandboxes", "", kShortTimeout);
+  if (!r) return r.error();
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("sandboxes") ||
+      !j["sandboxes"].is_array())
+    return fail("malformed sandbox list from sandboxd");
+  return j["sandboxes"].dump(2);
+}
+
+Result<proto::SandboxInfo> ApiClient::create(const proto::CreateRequest& req) {
+  auto r = request("POST", "/v1/sandboxes", proto::to_json(req), kLongTimeout);
+  if (!r) return r.error();
+  auto s = proto::parse_sandbox_info(r->body);
+  if (!s) return fail(s.error().message);
+  return s;
+}
+
+Result<proto::SandboxInfo> ApiClient::get(const std::string& name) {
+  auto r = request("GET", sandbox_target(name), "", kShortTimeout);
+  if (!r) return r.error();
+  auto s = proto::parse_sandbox_info(r->body);
+  if (!s) return fail(s.error().message);
+  return s;
+}
+
+Result<proto::SandboxInfo> ApiClient::start(const std::string& name) {
+  auto r = request("POST", sandbox_target(name, "/start"), "", kLongTimeout);
+  if (!r) return r.error();
+  auto s = proto::parse_sandbox_info(r->body);
+  if (!s) return fail(s.error().message);
+  return s;
+}
+
+Result<proto::SandboxInfo> ApiClient::stop(const std::string& name) {
+  auto r = request("POST", sandbox_target(name, "/stop"), "", kLongTimeout);
+  if (!r) return r.error();
+  auto s = proto::parse_sandbox_info(r->body);
+  if (!s) return fail(s.error().message);
+  return s;
+}
+
+Result<void> ApiClient::remove(const std::string& name, bool force) {
+  auto r = request("DELETE", sandbox_target(name, force ? "?force=1" : ""), "",
+                   kLongTimeout);
+  if (!r) return r.error();
+  return ok();
+}
+
+Result<void> ApiClient::shutdown() {
+  auto r = request("POST", "/v1/shutdown", "", kShortTimeout);
+  if (!r) return r.error();
+  return ok();
+}
+
+Result<ExecStream> ApiClient::exec(const std::string& name,
+                                   const proto::ExecRequest& exec_req) {
+  auto fd = connect_socket();
+  if (!fd) return fd.error();
+  Exchange ex;
+  ex.sock.assign(asio::local::stream_protocol(), fd->release());
+  http::request<http::string_body> req{http::verb::post, sandbox_target(name, "/exec"), 11};
+  req.set(http::field::host, "sandboxd");
+  req.set(http::field::connection, "Upgrade");
+  req.set(http::field::upgrade, std::string(proto::kExecUpgrade));
+  req.set(http::field::content_type, "application/json");
+  req.body() = proto::to_json(exec_req);
+  req.prepare_payload();
+  // Starting a stopped sandbox happens before the 101, so allow for a boot.
+  auto r = ex.run(req, kLongTimeout);
+  if (!r) return fail(r.error().message);
+  int status = static_cast<int>(ex.res.result_int());
+  if (status == 101) {
+    ExecStream s;
+    auto data = ex.buf.data();
+    s.pending.assign(static_cast<const char*>(data.data()), data.size());
+    beast::error_code ec;
+    int raw = ex.sock.release(ec);
+    if (ec) return fail("taking over the exec socket: " + ec.message());
+    s.fd.reset(raw);
+    return s;
+  }
+  if (status >= 200 && status <= 299) {
+    // A detached exec may be answered without an upgrade: nothing to stream.
+    return ExecStream{};
+  }
+  return fail_http(status, ex.res.body());
+}
+
+}  // namespace sbx::cli

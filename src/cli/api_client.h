@@ -1,0 +1,96 @@
+// HTTP/1.1 client for the sandboxd API (proto/api.h) over its unix socket.
+// One connection per call: the daemon is local, connecting costs microseconds,
+// and it keeps the client free of connection-state bugs.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "base/fd.h"
+#include "base/result.h"
+#include "proto/api.h"
+#include "proto/messages.h"
+
+namespace sbx::cli {
+
+/// Why the last call failed, beyond the message: callers phrase errors by
+/// status (404 -> "not found, run sbx ls") and exec needs the exit code.
+struct ApiFailure {
+  int http_status = 0;    ///< 0 when no HTTP answer arrived
+  int connect_errno = 0;  ///< set when the socket could not be connected
+  int exit_code = 0;      ///< exec only: 126/127 when the command cannot run
+  std::string message;    ///< the daemon's {"message"} text, or ours
+};
+
+/// An upgraded exec connection: the raw socket and the bytes the HTTP reader
+/// had already consumed past the 101 response headers (the first frames).
+struct ExecStream {
+  Fd fd;
+  std::string pending;
+};
+
+/// Calls the daemon API. Every method returns the decoded answer or an Error
+/// carrying the daemon's message; last_failure() keeps the details.
+class ApiClient {
+ public:
+  /// Timeout for quick calls (list, get, version...).
+  static constexpr std::chrono::seconds kShortTimeout{60};
+  /// Create/start boot a VM and, on the first run, build the template.
+  static constexpr std::chrono::seconds kLongTimeout{30 * 60};
+
+  explicit ApiClient(std::string socket_path) : socket_path_(std::move(socket_path)) {}
+
+  const std::string& socket_path() const { return socket_path_; }
+
+  /// GET /v1/version
+  Result<proto::VersionInfo> version(std::chrono::milliseconds timeout = kShortTimeout);
+  /// GET /v1/sandboxes
+  Result<std::vector<proto::SandboxInfo>> list();
+  /// GET /v1/sandboxes as the daemon's raw JSON array text (for `ls --json`).
+  Result<std::string> list_json();
+  /// POST /v1/sandboxes
+  Result<proto::SandboxInfo> create(const proto::CreateRequest& req);
+  /// GET /v1/sandboxes/NAME
+  Result<proto::SandboxInfo> get(const std::string& name);
+  /// POST /v1/sandboxes/NAME/start
+  Result<proto::SandboxInfo> start(const std::string& name);
+  /// POST /v1/sandboxes/NAME/stop
+  Result<proto::SandboxInfo> stop(const std::string& name);
+  /// DELETE /v1/sandboxes/NAME[?force=1]
+  Result<void> remove(const std::string& name, bool force);
+  /// POST /v1/shutdown
+  Result<void> shutdown();
+  /// POST /v1/sandboxes/NAME/exec with an upgrade to sbx-exec/1. On success
+  /// the returned stream carries frames; a command that cannot start fails
+  /// with last_failure().exit_code set (126/127).
+  Result<ExecStream> exec(const std::string& name, const proto::ExecRequest& req);
+
+  const ApiFailure& last_failure() const { return failure_; }
+  /// True when the last call failed because no daemon listens on the socket
+  /// (ENOENT or ECONNREFUSED): the caller may start one.
+  bool daemon_absent() const;
+
+  /// A raw HTTP answer (exposed for the tests and for list_json).
+  struct Response {
+    int status = 0;
+    std::string body;
+  };
+  /// Performs one request. Non-2xx answers are returned as errors.
+  Result<Response> request(const std::string& method, const std::string& target,
+                           const std::string& body, std::chrono::milliseconds timeout);
+
+ private:
+  Result<Fd> connect_socket();
+  Error fail_http(int status, const std::string& body);
+  Error fail(std::string message);
+
+  std::string socket_path_;
+  ApiFailure failure_;
+};
+
+/// Percent-encodes a path segment (names are validated by the daemon, but a
+/// typo such as "a/b" must not change the route).
+std::string encode_path_segment(const std::string& s);
+
+}  // namespace sbx::cli

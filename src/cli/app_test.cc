@@ -1,0 +1,225 @@
+#include "cli/app.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "base/files.h"
+#include "cli/fake_daemon.h"
+#include "proto/messages.h"
+
+namespace sbx::cli {
+namespace {
+
+using proto::FrameType;
+using testing::FakeDaemon;
+using testing::FakeRequest;
+
+const char* kList =
+    R"({"sandboxes":[{"name":"shell-a","agent":"shell","status":"running","workspace":"/w/a",)"
+    R"("ports":[{"host_ip":"127.0.0.1","host_port":49152,"sandbox_port":5000,"proto":"tcp"}]},)"
+    R"({"name":"b","agent":"shell","status":"stopped","workspace":"/w/b"}]})";
+
+// A scripted daemon: knows sandboxes shell-a (running) and b (stopped).
+void scripted(const FakeRequest& r, int fd) {
+  auto& t = r.target;
+  if (t == "/v1/version") return testing::respond(fd, 200, R"({"version":"0.1.0","api":1})");
+  if (t == "/v1/sandboxes" && r.method == "GET") return testing::respond(fd, 200, kList);
+  if (t == "/v1/sandboxes" && r.method == "POST") {
+    auto req = proto::parse_create_request(r.body);
+    proto::SandboxInfo s;
+    s.name = req->name.empty() ? proto::default_sandbox_name(req->agent, req->workspace)
+                               : req->name;
+    s.agent = req->agent;
+    s.status = "running";
+    s.workspace = req->workspace;
+    return testing::respond(fd, 201, proto::to_json(s));
+  }
+  if (t == "/v1/sandboxes/shell-a" && r.method == "DELETE")
+    return testing::respond(fd, 409, R"({"message":"sandbox 'shell-a' is running"})");
+  if (t == "/v1/sandboxes/shell-a/exec") {
+    auto req = proto::parse_exec_request(r.body);
+    if (req->argv[0] == "nope")
+      return testing::respond(fd, 404, R"({"message":"nope: command not found","exit_code":127})");
+    std::string joined;
+    for (auto& a : req->argv) joined += "[" + a + "]";
+    proto::ExitInfo e;
+    e.exit_code = 7;
+    testing::respond_upgrade(fd, testing::exec_frame(FrameType::kData, joined) +
+                                     testing::exec_frame(FrameType::kExit, proto::to_json(e)));
+    return;
+  }
+  testing::respond(fd, 404, R"({"message":"no such sandbox"})");
+}
+
+struct AppTest : ::testing::Test {
+  void SetUp() override {
+    auto d = TempDir::create("cli-app");
+    ASSERT_TRUE(d);
+    dir.emplace(std::move(*d));
+    ::setenv("SBX_RUNTIME_DIR", dir->path().c_str(), 1);
+    ::setenv("SBX_STATE_DIR", (dir->path() + "/state").c_str(), 1);
+    ::setenv("SBX_DAEMON", (dir->path() + "/no-such-sandboxd").c_str(), 1);
+    ::unsetenv("NO_COLOR");
+    auto f = FakeDaemon::start(dir->path() + "/sandboxd.sock", scripted);
+    ASSERT_TRUE(f) << f.error().message;
+    fake = std::move(*f);
+    auto o = make_pipe();
+    ASSERT_TRUE(o);
+    outp.emplace(std::move(*o));
+  }
+  void TearDown() override {
+    fake.reset();
+    ::unsetenv("SBX_RUNTIME_DIR");
+    ::unsetenv("SBX_STATE_DIR");
+    ::unsetenv("SBX_DAEMON");
+  }
+  int run(std::vector<std::string> args) {
+    args.insert(args.begin(), "sbx");
+    std::vector<const char*> argv;
+    for (auto& a : args) argv.push_back(a.c_str());
+    out.str("");
+    err.str("");
+    Console con{out, err, ExecIo{outp->first.get(), outp->second.get(), outp->second.get()}};
+    return run_cli(static_cast<int>(argv.size()), argv.data(), con);
+  }
+  // What an exec wrote to its stdout pipe so far.
+  std::string exec_output() {
+    (void)set_nonblocking(outp->first.get(), true);
+    auto r = read_some(outp->first.get(), 65536);
+    return r ? *r : "";
+  }
+  size_t mutating_requests() {
+    size_t n = 0;
+    for (auto& r : fake->requests())
+      if (r.target != "/v1/version") ++n;
+    return n;
+  }
+  std::optional<TempDir> dir;
+  std::unique_ptr<FakeDaemon> fake;
+  std::optional<std::pair<Fd, Fd>> outp;
+  std::ostringstream out, err;
+};
+
+TEST_F(AppTest, LsPrintsTableNamesAndJson) {
+  ASSERT_EQ(run({"ls"}), 0) << err.str();
+  EXPECT_EQ(out.str(),
+            "SANDBOX   AGENT   STATUS    PORTS                       WORKSPACE\n"
+            "shell-a   shell   running   127.0.0.1:49152->5000/tcp   /w/a\n"
+            "b         shell   stopped                               /w/b\n");
+  ASSERT_EQ(run({"ls", "-q"}), 0);
+  EXPECT_EQ(out.str(), "shell-a\nb\n");
+  ASSERT_EQ(run({"ls", "--json"}), 0);
+  auto j = nlohmann::json::parse(out.str(), nullptr, false);
+  ASSERT_TRUE(j.is_array());
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[0]["name"], "shell-a");
+}
+
+TEST_F(AppTest, CreateValidatesBeforeContactingTheDaemon) {
+  EXPECT_EQ(run({"create", "-m", "abc", "shell", dir->path()}), kExitFailure);
+  EXPECT_EQ(err.str(), "Error: invalid memory size 'abc': use e.g. 512m or 8g\n");
+  EXPECT_EQ(run({"create", "shell", dir->path() + "/missing"}), kExitFailure);
+  EXPECT_NE(err.str().find("Error: workspace path '"), std::string::npos);
+  EXPECT_NE(err.str().find("/missing' does not exist"), std::string::npos);
+  EXPECT_EQ(run({"create", "codex", dir->path()}), kExitFailure);
+  EXPECT_EQ(err.str(), "Error: unknown agent 'codex'; available: shell\n");
+  EXPECT_EQ(mutating_requests(), 0u);
+}
+
+TEST_F(AppTest, CreatePrintsTheTranscriptShape) {
+  ASSERT_TRUE(make_dirs(dir->path() + "/sbx-test"));
+  auto ws = *absolute_path(dir->path() + "/sbx-test");
+  ASSERT_EQ(run({"create", "shell", dir->path() + "/sbx-test"}), 0) << err.str();
+  EXPECT_EQ(out.str(), "✓ Created sandbox 'shell-sbx-test'\n"
+                       "  Workspace: " + ws + " (direct mount)\n"
+                       "  Agent: shell\n\n"
+                       "To connect to this sandbox, run:\n"
+                       "  sbx run shell-sbx-test\n");
+  ASSERT_EQ(run({"create", "-q", "--name", "mine", "-m", "1g", "shell", ws}), 0);
+  EXPECT_EQ(out.str(), "mine\n");
+  auto last = fake->requests().back();
+  auto req = proto::parse_create_request(last.body);
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->memory_bytes, 1ull << 30);
+  EXPECT_EQ(req->workspace, ws);
+}
+
+TEST_F(AppTest, UnknownSandboxSaysWhatToDo) {
+  EXPECT_EQ(run({"stop", "ghost"}), kExitFailure);
+  EXPECT_EQ(err.str(),
+            "Error: sandbox 'ghost' not found. Run 'sbx ls' to see your sandboxes.\n");
+}
+
+TEST_F(AppTest, RemovingARunningSandboxSuggestsStopOrForce) {
+  EXPECT_EQ(run({"rm", "shell-a"}), kExitFailure);
+  EXPECT_NE(err.str().find("sandbox 'shell-a' is running"), std::string::npos);
+  EXPECT_NE(err.str().find("sbx stop shell-a"), std::string::npos);
+  EXPECT_NE(err.str().find("sbx rm -f shell-a"), std::string::npos);
+  // Said once, even when the daemon's message already carries the hint.
+  EXPECT_EQ(err.str().find("sbx stop"), err.str().rfind("sbx stop"));
+}
+
+TEST_F(AppTest, ExecPassesTheCommandAndItsExitCode) {
+  EXPECT_EQ(run({"exec", "shell-a", "ls", "-la", "/"}), 7) << err.str();
+  EXPECT_EQ(exec_output(), "[ls][-la][/]");
+  EXPECT_EQ(run({"exec", "-e", "A=1", "-w", "/tmp", "shell-a", "--", "sh", "-c", "x"}), 7)
+      << err.str();
+  EXPECT_EQ(exec_output(), "[sh][-c][x]");
+  auto req = proto::parse_exec_request(fake->requests().back().body);
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->cwd, "/tmp");
+  EXPECT_EQ(req->env, (std::vector<std::string>{"A=1"}));
+  EXPECT_TRUE(req->user.empty());
+  EXPECT_FALSE(req->tty);
+}
+
+TEST_F(AppTest, ExecThatCannotRunReturns127) {
+  EXPECT_EQ(run({"exec", "shell-a", "nope"}), 127);
+  EXPECT_EQ(err.str(), "Error: nope: command not found\n");
+}
+
+TEST_F(AppTest, ExecRejectsRelativeWorkdirAndMissingCommand) {
+  EXPECT_EQ(run({"exec", "-w", "rel", "shell-a", "ls"}), kExitFailure);
+  EXPECT_NE(err.str().find("'rel' must be an absolute path"), std::string::npos);
+  EXPECT_EQ(run({"exec", "shell-a"}), kExitFailure);
+  EXPECT_NE(err.str().find("missing command"), std::string::npos);
+  EXPECT_EQ(mutating_requests(), 0u);
+}
+
+TEST_F(AppTest, InteractiveTtyNeedsATerminal) {
+  // The test's stdin is a pipe: -it must refuse, as docker exec does.
+  EXPECT_EQ(run({"exec", "-it", "shell-a", "bash"}), kExitFailure);
+  EXPECT_NE(err.str().find("not a TTY"), std::string::npos);
+  EXPECT_EQ(mutating_requests(), 0u);
+}
+
+TEST_F(AppTest, UnknownCommandIsAUsageError) {
+  EXPECT_EQ(run({"frobnicate"}), kExitFailure);
+  EXPECT_EQ(err.str().rfind("Error: ", 0), 0u);
+  EXPECT_EQ(run({"exec", "--help"}), 0);
+  EXPECT_NE(out.str().find("Example:"), std::string::npos);
+}
+
+TEST_F(AppTest, VersionAndDaemonStatus) {
+  ASSERT_EQ(run({"version"}), 0);
+  EXPECT_NE(out.str().find("Client: sbx "), std::string::npos);
+  EXPECT_NE(out.str().find("Daemon: sandboxd 0.1.0 (api 1)"), std::string::npos);
+  ASSERT_EQ(run({"daemon", "status", "--json"}), 0);
+  auto j = nlohmann::json::parse(out.str(), nullptr, false);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["running"], true);
+  fake.reset();  // no daemon any more
+  EXPECT_EQ(run({"daemon", "status"}), 1);
+  EXPECT_NE(out.str().find("not running"), std::string::npos);
+  ASSERT_EQ(run({"version"}), 0);
+  EXPECT_NE(out.str().find("Daemon: not running"), std::string::npos);
+  // Commands that need the daemon try to start it and explain the failure.
+  EXPECT_EQ(run({"ls"}), kExitFailure);
+  EXPECT_NE(err.str().find("no-such-sandboxd does not exist"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sbx::cli
