@@ -17,10 +17,8 @@ Result<std::string> daemon_binary() {
   if (const char* env = std::getenv("SBX_DAEMON"); env && *env) return std::string(env);
   auto dir = self_exe_dir();
   if (!dir) return dir.error();
-  // Installed side by side; in a build tree sbx and sandboxd sit in sibling
-  // folders (src/cli, src/daemon); last, whatever PATH offers.
-  for (const std::string& c : {*dir + "/sandboxd", *dir + "/../daemon/sandboxd"})
-    if (path_exists(c)) return c;
+  // Installed side by side (the build tree's bin/ too); else PATH.
+  if (std::string c = *dir + "/sandboxd"; path_exists(c)) return c;
   if (auto p = find_program("sandboxd"); !p.empty()) return p;
   return *dir + "/sandboxd";
 }

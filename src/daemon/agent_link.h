@@ -1,0 +1,132 @@
+// Host side of the agent link: one connection to a guest's sbx-agent over
+// QEMU's virtio-serial chardev socket. Everything the guest sends is
+// untrusted: frames are bounded by the decoder, and per-channel credit is
+// enforced so a hostile guest cannot make the daemon buffer without limit.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "base/fd.h"
+#include "base/log.h"
+#include "base/result.h"
+#include "proto/frame.h"
+#include "proto/messages.h"
+
+namespace sbx::daemon {
+
+class AgentLink;
+
+/// One command running in the guest. Events arrive in order; output credit
+/// is returned with consumed() once the bytes have been passed on.
+class ExecChannel {
+ public:
+  struct Event {
+    enum class Kind { kStdout, kStderr, kExit, kError };
+    Kind kind = Kind::kError;
+    std::string data;     ///< output bytes, or the error text
+    proto::ExitInfo exit;
+  };
+
+  /// Blocks until the next event. After kExit or kError no more follow.
+  Event next_event();
+  /// Returns `n` bytes of output credit to the guest.
+  void consumed(size_t n);
+  /// Sends stdin, waiting for the guest's credit as needed.
+  Result<void> write_stdin(std::string_view data);
+  Result<void> close_stdin();
+  Result<void> resize(uint16_t rows, uint16_t cols);
+  Result<void> signal(int sig);
+  /// Kills the command (CLOSE) and forgets the channel.
+  void abort();
+  uint32_t id() const { return id_; }
+  /// The guest pid from OPEN_OK, when it reported one.
+  int64_t pid() const { return pid_; }
+
+ private:
+  friend class AgentLink;
+  ExecChannel(std::shared_ptr<AgentLink> link, uint32_t id)
+      : link_(std::move(link)), id_(id) {}
+  void push(Event e);
+  void fail(const std::string& why);
+
+  std::shared_ptr<AgentLink> link_;
+  uint32_t id_;
+  int64_t pid_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Event> events_;
+  bool finished_ = false;  // kExit/kError queued
+  // Opening handshake.
+  bool open_done_ = false;
+  bool open_ok_ = false;
+  proto::OpenFailure open_failure_;
+  // Credit.
+  uint64_t send_credit_ = proto::kInitialWindow;  // stdin we may still send
+  uint64_t recv_outstanding_ = 0;                 // output not yet credited back
+};
+
+/// A synchronised connection to one guest agent. Thread-safe.
+class AgentLink : public std::enable_shared_from_this<AgentLink> {
+ public:
+  /// Connects to the chardev socket and performs the HELLO handshake,
+  /// re-sending HELLO until the agent answers with our nonce. `alive` is
+  /// polled while waiting: when it returns false (QEMU died) we give up.
+  static Result<std::shared_ptr<AgentLink>> connect(
+      const std::string& socket_path, std::chrono::milliseconds timeout,
+      const std::function<bool()>& alive, Logger& log);
+  /// Performs the handshake on an already connected stream (tests use a
+  /// socketpair with a real sbx-agent on the other end).
+  static Result<std::shared_ptr<AgentLink>> handshake(Fd fd, std::chrono::milliseconds timeout,
+                                                       const std::function<bool()>& alive,
+                                                       Logger& log);
+  ~AgentLink();
+
+  /// Sends a control request and waits for its response.
+  Result<proto::ControlResponse> control(const std::string& op,
+                                         std::chrono::milliseconds timeout);
+  /// Starts a command. On OPEN_FAIL, `fail_code` (if given) receives the
+  /// docker-style code (125/126/127) and the error carries the agent's text.
+  Result<std::shared_ptr<ExecChannel>> open_exec(const proto::ExecRequest& req,
+                                                 std::chrono::milliseconds timeout,
+                                                 int* fail_code = nullptr);
+  bool connected() const;
+  /// Closes the connection; every open channel ends with an error.
+  void close();
+  /// The JSON the agent sent in HELLO_ACK (kernel, hostname, ...).
+  const std::string& agent_info() const { return agent_info_; }
+
+ private:
+  friend class ExecChannel;
+  AgentLink(Fd fd, Logger& log) : fd_(std::move(fd)), log_(log) {}
+  Result<void> send(uint32_t channel, proto::FrameType type, std::string_view payload);
+  void reader_loop();
+  void dispatch(proto::Frame f);
+  void fail_all(const std::string& why);
+  void forget(uint32_t channel);
+
+  Fd fd_;
+  Logger& log_;
+  std::string agent_info_;
+  proto::FrameDecoder decoder_;
+  std::mutex write_mu_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool broken_ = false;
+  std::string broken_reason_;
+  uint64_t next_control_id_ = 1;
+  uint32_t next_channel_ = 1;
+  std::map<uint64_t, std::optional<proto::ControlResponse>> pending_controls_;
+  std::map<uint32_t, std::shared_ptr<ExecChannel>> channels_;
+  std::thread reader_;
+};
+
+}  // namespace sbx::daemon

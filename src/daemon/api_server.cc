@@ -1,0 +1,237 @@
+#include "daemon/api_server.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include "base/strings.h"
+#include "daemon/exec_bridge.h"
+#include "sbx_version.h"
+#include "proto/api.h"
+#include "proto/messages.h"
+
+namespace sbx::daemon {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using Socket = asio::local::stream_protocol::socket;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+namespace {
+
+constexpr size_t kMaxBody = 1 << 20;
+
+Response json_response(const Request& req, http::status st, std::string body) {
+  Response r{st, req.version()};
+  r.set(http::field::server, "sandboxd");
+  r.set(http::field::content_type, "application/json");
+  r.keep_alive(req.keep_alive());
+  r.body() = std::move(body);
+  r.prepare_payload();
+  return r;
+}
+
+Response error_response(const Request& req, const Error& e, int exit_code = 0) {
+  int code = e.code >= 400 && e.code < 600 ? e.code : 500;
+  return json_response(req, static_cast<http::status>(code),
+                       proto::to_json(proto::ApiError{e.message, exit_code}));
+}
+
+// Splits "/v1/sandboxes/NAME/verb?x=y" into path segments and the query.
+struct Target {
+  std::vector<std::string> parts;
+  std::string query;
+};
+Target parse_target(std::string_view t) {
+  Target out;
+  auto q = t.find('?');
+  if (q != std::string_view::npos) {
+    out.query = std::string(t.substr(q + 1));
+    t = t.substr(0, q);
+  }
+  for (auto& p : split(t, '/'))
+    if (!p.empty()) out.parts.push_back(p);
+  return out;
+}
+
+bool query_flag(const std::string& query, const std::string& key) {
+  for (auto& kv : split(query, '&')) {
+    if (kv == key || kv == key + "=1" || kv == key + "=true") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ApiServer>> ApiServer::listen(const std::string& path,
+                                                     SandboxManager& manager, Logger& log,
+                                                     std::function<void()> on_shutdown) {
+  // umask-independent: the socket is for this user only (the directory is
+  // 0700 too; SO_PEERCRED is the last check).
+  mode_t old = ::umask(0177);
+  auto fd = unix_listen(path);
+  ::umask(old);
+  if (!fd) return fd.error();
+  return std::unique_ptr<ApiServer>(
+      new ApiServer(std::move(*fd), manager, log, std::move(on_shutdown)));
+}
+
+ApiServer::~ApiServer() {
+  stop();
+  std::unique_lock l(mu_);
+  for (int fd : conns_) ::shutdown(fd, SHUT_RDWR);
+  idle_.wait_for(l, std::chrono::seconds(5), [&] { return active_ == 0; });
+}
+
+void ApiServer::stop() {
+  stopping_ = true;
+  ::shutdown(listener_.get(), SHUT_RDWR);
+}
+
+void ApiServer::run() {
+  while (!stopping_) {
+    pollfd p{listener_.get(), POLLIN, 0};
+    int r = ::poll(&p, 1, 500);
+    if (r <= 0) continue;
+    int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != ::getuid()) {
+      log_.warn("refused API connection from uid " + std::to_string(cred.uid));
+      ::close(fd);
+      continue;
+    }
+    {
+      std::lock_guard l(mu_);
+      conns_.insert(fd);
+      ++active_;
+    }
+    std::thread([this, fd] {
+      try {
+        serve(fd);
+      } catch (const std::exception& e) {
+        log_.error(std::string("API connection failed: ") + e.what());
+      }
+      std::lock_guard l(mu_);
+      conns_.erase(fd);
+      ::close(fd);
+      --active_;
+      idle_.notify_all();
+    }).detach();
+  }
+}
+
+void ApiServer::serve(int fd) {
+  asio::io_context io;
+  // The socket object borrows the fd; run() closes it.
+  Socket sock(io, asio::local::stream_protocol(), ::dup(fd));
+  beast::flat_buffer buf;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(kMaxBody);
+    parser.header_limit(64 * 1024);
+    beast::error_code ec;
+    http::read(sock, buf, parser, ec);
+    if (ec) return;  // closed, or malformed beyond answering
+    Request req = parser.release();
+    auto t = parse_target(std::string_view(req.target().data(), req.target().size()));
+    auto method = req.method();
+    auto reply = [&](Response r) {
+      http::write(sock, r, ec);
+      return !ec && req.keep_alive();
+    };
+    if (t.parts.empty() || t.parts[0] != "v1") {
+      if (!reply(error_response(req, err(404, "unknown API path " + std::string(req.target())))))
+        return;
+      continue;
+    }
+    auto& p = t.parts;
+    Response resp;
+    if (p.size() == 2 && p[1] == "version" && method == http::verb::get) {
+      resp = json_response(req, http::status::ok,
+                           proto::to_json(proto::VersionInfo{SBX_VERSION, proto::kApiVersion, SBX_GIT}));
+    } else if (p.size() == 2 && p[1] == "shutdown" && method == http::verb::post) {
+      req.keep_alive(false);
+      reply(json_response(req, http::status::ok, "{}"));
+      log_.info("shutdown requested over the API");
+      if (on_shutdown_) on_shutdown_();
+      return;
+    } else if (p.size() == 2 && p[1] == "sandboxes" && method == http::verb::get) {
+      auto l = manager_.list();
+      resp = l ? json_response(req, http::status::ok, proto::to_json(*l)) : error_response(req, l.error());
+    } else if (p.size() == 2 && p[1] == "sandboxes" && method == http::verb::post) {
+      auto cr = proto::parse_create_request(req.body());
+      if (!cr) {
+        resp = error_response(req, err(400, cr.error().message));
+      } else {
+        auto s = manager_.create(*cr);
+        resp = s ? json_response(req, http::status::created, proto::to_json(*s))
+                 : error_response(req, s.error());
+      }
+    } else if (p.size() >= 3 && p[1] == "sandboxes") {
+      const std::string& name = p[2];
+      if (p.size() == 3 && method == http::verb::get) {
+        auto s = manager_.get(name);
+        resp = s ? json_response(req, http::status::ok, proto::to_json(*s)) : error_response(req, s.error());
+      } else if (p.size() == 3 && method == http::verb::delete_) {
+        auto r = manager_.remove(name, query_flag(t.query, "force"));
+        if (r) {
+          resp = json_response(req, http::status::no_content, "");
+        } else {
+          resp = error_response(req, r.error());
+        }
+      } else if (p.size() == 4 && p[3] == "start" && method == http::verb::post) {
+        auto s = manager_.start(name);
+        resp = s ? json_response(req, http::status::ok, proto::to_json(*s)) : error_response(req, s.error());
+      } else if (p.size() == 4 && p[3] == "stop" && method == http::verb::post) {
+        auto s = manager_.stop(name);
+        resp = s ? json_response(req, http::status::ok, proto::to_json(*s)) : error_response(req, s.error());
+      } else if (p.size() == 4 && p[3] == "exec" && method == http::verb::post) {
+        if (!beast::iequals(req[http::field::upgrade], std::string(proto::kExecUpgrade))) {
+          resp = error_response(req, err(400, std::string("exec needs 'Upgrade: ") +
+                                                  std::string(proto::kExecUpgrade) + "'"));
+        } else {
+          auto er = proto::parse_exec_request(req.body());
+          if (!er) {
+            resp = error_response(req, err(400, er.error().message));
+          } else {
+            int code = 0;
+            auto ch = manager_.exec(name, *er, &code);
+            if (!ch) {
+              resp = error_response(req, code ? err(400, ch.error().message) : ch.error(), code);
+            } else {
+              Response up{http::status::switching_protocols, req.version()};
+              up.set(http::field::connection, "Upgrade");
+              up.set(http::field::upgrade, std::string(proto::kExecUpgrade));
+              http::write(sock, up, ec);
+              if (ec) {
+                (*ch)->abort();
+                return;
+              }
+              // Bytes the parser read past the request belong to the stream.
+              std::string pending(static_cast<const char*>(buf.data().data()), buf.size());
+              bridge_exec(fd, std::move(pending), *ch, log_);
+              return;
+            }
+          }
+        }
+      } else {
+        resp = error_response(req, err(404, "unknown API path " + std::string(req.target())));
+      }
+    } else {
+      resp = error_response(req, err(404, "unknown API path " + std::string(req.target())));
+    }
+    if (!reply(std::move(resp))) return;
+  }
+}
+
+}  // namespace sbx::daemon

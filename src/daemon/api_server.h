@@ -1,0 +1,50 @@
+// sandboxd's HTTP/JSON API on a unix socket (routes in proto/api.h). One
+// thread per connection; the peer's uid is checked with SO_PEERCRED before a
+// single byte is parsed. Library exceptions stop at this boundary.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "base/fd.h"
+#include "base/log.h"
+#include "base/result.h"
+#include "daemon/sandbox_manager.h"
+
+namespace sbx::daemon {
+
+class ApiServer {
+ public:
+  /// Listens on `socket_path` (mode 0600). `on_shutdown` runs when a client
+  /// asks the daemon to exit.
+  static Result<std::unique_ptr<ApiServer>> listen(const std::string& socket_path,
+                                                   SandboxManager& manager, Logger& log,
+                                                   std::function<void()> on_shutdown);
+  ~ApiServer();
+  /// Accepts connections until stop() is called.
+  void run();
+  /// Makes run() return; safe from any thread.
+  void stop();
+
+ private:
+  ApiServer(Fd listener, SandboxManager& m, Logger& log, std::function<void()> on_shutdown)
+      : listener_(std::move(listener)), manager_(m), log_(log), on_shutdown_(std::move(on_shutdown)) {}
+  void serve(int fd);
+
+  Fd listener_;
+  SandboxManager& manager_;
+  Logger& log_;
+  std::function<void()> on_shutdown_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::set<int> conns_;
+  int active_ = 0;
+  std::condition_variable idle_;
+};
+
+}  // namespace sbx::daemon

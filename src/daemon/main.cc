@@ -1,0 +1,123 @@
+// sandboxd: the per-user daemon behind `sbx`. Usually started by the CLI;
+// run it by hand with --log-file - to watch it in the foreground.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <thread>
+
+#include "base/files.h"
+#include "base/log.h"
+#include "base/paths.h"
+#include "daemon/api_server.h"
+#include "daemon/sandbox_manager.h"
+#include "daemon/store.h"
+#include "sbx_version.h"
+
+using namespace sbx;
+
+int main(int argc, char** argv) {
+  CLI::App app{"sandboxd: runs sbx sandboxes (one microVM each) for the current user.\n"
+               "The sbx CLI starts it on demand; you rarely run it yourself."};
+  std::string log_file;
+  std::string accel = getenv("SBX_ACCEL") ? getenv("SBX_ACCEL") : "";
+  std::string ws_fs = getenv("SBX_WORKSPACE_FS") ? getenv("SBX_WORKSPACE_FS") : "9p";
+  app.add_option("--log-file", log_file, "Log destination ('-' for stderr); default: the state dir");
+  app.add_option("--accel", accel, "Accelerator: auto, kvm or tcg (env SBX_ACCEL)");
+  app.add_option("--workspace-fs", ws_fs, "Workspace sharing: 9p or virtiofs (env SBX_WORKSPACE_FS)")
+      ->check(CLI::IsMember({"9p", "virtiofs"}));
+  app.footer("Example:\n  sandboxd --log-file -     # run in the foreground, log to the terminal");
+  CLI11_PARSE(app, argc, argv);
+
+  auto paths = Paths::from_environment();
+  if (!paths) {
+    fprintf(stderr, "sandboxd: %s\n", paths.error().message.c_str());
+    return 1;
+  }
+  if (auto r = paths->ensure(); !r) {
+    fprintf(stderr, "sandboxd: %s\n", r.error().message.c_str());
+    return 1;
+  }
+  // One daemon per user: the lock is held for the process's lifetime.
+  std::string lock_path = paths->runtime + "/sandboxd.lock";
+  Fd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!lock || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    fprintf(stderr, "sandboxd: another sandboxd is already running for this user (%s)\n",
+            lock_path.c_str());
+    return 1;
+  }
+
+  FILE* logf = stderr;
+  if (log_file.empty()) log_file = paths->daemon_log();
+  if (log_file != "-") {
+    logf = fopen(log_file.c_str(), "ae");
+    if (!logf) {
+      fprintf(stderr, "sandboxd: cannot open log file %s\n", log_file.c_str());
+      return 1;
+    }
+  }
+  Logger log(logf);
+
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  daemon::DaemonConfig cfg;
+  cfg.paths = *paths;
+  cfg.accel = accel;
+  cfg.workspace_fs = ws_fs;
+  if (const char* a = getenv("SBX_AGENT")) {
+    cfg.agent_binary = a;
+  } else {
+    auto dir = self_exe_dir();
+    cfg.agent_binary = dir ? *dir + "/sbx-agent" : "sbx-agent";
+  }
+  if (const char* t = getenv("SBX_BOOT_TIMEOUT")) cfg.boot_timeout = std::chrono::seconds(atoi(t));
+
+  auto store = daemon::Store::open(paths->database());
+  if (!store) {
+    log.error(store.error().message);
+    fprintf(stderr, "sandboxd: %s\n", store.error().message.c_str());
+    return 1;
+  }
+  daemon::SandboxManager manager(cfg, std::move(*store), log);
+  log.info("sandboxd " SBX_VERSION " starting (pid " + std::to_string(getpid()) + ")");
+  manager.recover();
+
+  std::unique_ptr<daemon::ApiServer> server;
+  auto srv = daemon::ApiServer::listen(paths->socket(), manager, log, [&] { server->stop(); });
+  if (!srv) {
+    log.error(srv.error().message);
+    fprintf(stderr, "sandboxd: %s\n", srv.error().message.c_str());
+    return 1;
+  }
+  server = std::move(*srv);
+  (void)write_file_atomic(paths->pid_file(), std::to_string(getpid()) + "\n", 0600);
+
+  std::thread sig_thread([&] {
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    if (sig != 0) {
+      log.info("received signal " + std::to_string(sig) + ", exiting (sandboxes keep running)");
+      server->stop();
+    }
+  });
+  log.info("listening on " + paths->socket());
+  server->run();
+  // Wake the signal thread if we are leaving for another reason.
+  pthread_kill(sig_thread.native_handle(), SIGTERM);
+  sig_thread.join();
+  ::unlink(paths->socket().c_str());
+  ::unlink(paths->pid_file().c_str());
+  server.reset();
+  manager.detach_all();
+  log.info("sandboxd stopped");
+  return 0;
+}

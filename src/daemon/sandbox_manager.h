@@ -1,0 +1,115 @@
+// The sandbox state machine: create, start, stop, remove, exec. Owns the
+// store, the running VMs and their agent links. Every state change of a
+// sandbox happens here, under that sandbox's lock.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/log.h"
+#include "base/paths.h"
+#include "base/result.h"
+#include "daemon/agent_link.h"
+#include "daemon/store.h"
+#include "proto/api.h"
+#include "proto/messages.h"
+
+namespace sbx::vm {
+class VmProcess;
+}
+
+namespace sbx::daemon {
+
+/// HTTP-style categories carried in Error::code.
+inline constexpr int kBadRequest = 400;
+inline constexpr int kNotFound = 404;
+inline constexpr int kConflict = 409;
+inline constexpr int kInsufficientStorage = 507;
+
+/// Settings the daemon reads once at start-up.
+struct DaemonConfig {
+  Paths paths;
+  std::string agent_binary;   ///< static sbx-agent for the initramfs
+  std::string accel;          ///< "", "auto", "kvm", "tcg" (SBX_ACCEL)
+  std::string workspace_fs = "9p";  ///< "9p" or "virtiofs" (SBX_WORKSPACE_FS)
+  std::chrono::milliseconds boot_timeout{std::chrono::minutes(3)};
+  uint64_t disk_bytes = 20ull << 30;
+};
+
+/// Host facts used for defaults; injectable for tests.
+struct HostFacts {
+  uint64_t memory_bytes = 0;
+  int cores = 1;
+  static HostFacts probe();
+};
+
+/// Default memory: 50% of the host, clamped to 512 MiB..32 GiB.
+uint64_t default_memory(const HostFacts& h);
+/// Largest memory a sandbox may ask for: max(75% of the host, 512 MiB).
+uint64_t max_memory(const HostFacts& h);
+/// Encodes a path for the kernel command line (no spaces; %XX escapes).
+std::string cmdline_escape(std::string_view path);
+
+class SandboxManager {
+ public:
+  SandboxManager(DaemonConfig cfg, std::unique_ptr<Store> store, Logger& log);
+  ~SandboxManager();
+
+  /// Reconciles stored state with reality after a daemon (re)start:
+  /// re-adopts QEMU processes that still run, marks the others.
+  void recover();
+
+  Result<proto::SandboxInfo> create(const proto::CreateRequest& req);
+  Result<std::vector<proto::SandboxInfo>> list();
+  Result<proto::SandboxInfo> get(const std::string& name);
+  Result<proto::SandboxInfo> start(const std::string& name);
+  Result<proto::SandboxInfo> stop(const std::string& name);
+  Result<void> remove(const std::string& name, bool force);
+  /// Starts the sandbox if needed, fills in the default user and working
+  /// directory, and opens the command. `fail_code` gets 126/127 when the
+  /// command itself cannot run.
+  Result<std::shared_ptr<ExecChannel>> exec(const std::string& name,
+                                            proto::ExecRequest req, int* fail_code);
+  /// Daemon exit: drops agent links but leaves the VMs running for the next
+  /// daemon to adopt.
+  void detach_all();
+
+ private:
+  struct Running;
+  struct Artifacts {
+    std::string kernel, initrd, template_image, template_id;
+  };
+
+  std::shared_ptr<std::mutex> lock_for(const std::string& name);
+  Result<SandboxRecord> load(const std::string& name);
+  Result<Artifacts> prepare_artifacts();
+  Result<void> start_locked(SandboxRecord& rec);
+  Result<void> stop_locked(SandboxRecord& rec, bool graceful);
+  /// Checks that a "running" record still has a live VM; updates it if not.
+  void refresh_locked(SandboxRecord& rec);
+  proto::SandboxInfo to_info(const SandboxRecord& rec) const;
+  std::string sandbox_dir(const std::string& name) const;
+  std::string runtime_dir(const std::string& name) const;
+  Result<void> save(const SandboxRecord& rec);
+
+  DaemonConfig cfg_;
+  std::unique_ptr<Store> store_;
+  Logger& log_;
+  HostFacts host_;
+  uint64_t tsc_khz_ = 0;
+
+  std::mutex mu_;  // guards the maps below
+  std::map<std::string, std::shared_ptr<std::mutex>> locks_;
+  std::map<std::string, std::shared_ptr<Running>> running_;
+
+  std::mutex create_mu_;  // creation reserves names and directories
+  std::mutex artifacts_mu_;
+  std::optional<Artifacts> artifacts_;
+};
+
+}  // namespace sbx::daemon

@@ -1,0 +1,64 @@
+// sandboxd's persistent state: one SQLite database per user.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace sbx::daemon {
+
+/// One sandbox as stored. `status` is what the daemon last knew; on start-up
+/// it is reconciled against the processes that really exist.
+struct SandboxRecord {
+  std::string name;
+  std::string agent;
+  std::string workspace;
+  uint64_t memory_bytes = 0;
+  int cpus = 0;
+  uint64_t disk_bytes = 0;
+  std::string template_id;
+  std::string user;        ///< default user for exec and run
+  std::string created_at;  ///< RFC 3339 UTC
+  std::string status;      ///< created|starting|running|stopping|stopped|failed
+  int64_t qemu_pid = 0;
+  int64_t virtiofsd_pid = 0;
+  std::string last_error;
+};
+
+/// Thrown-free wrapper over the sandboxes table. Thread-safe.
+class Store {
+ public:
+  /// Opens (creating if needed) the database at `path` and migrates it.
+  static Result<std::unique_ptr<Store>> open(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  /// Inserts a new record; fails with a "name taken" error on a duplicate.
+  Result<void> insert(const SandboxRecord& r);
+  Result<std::optional<SandboxRecord>> get(const std::string& name);
+  Result<std::vector<SandboxRecord>> list();
+  /// Replaces every mutable field of an existing record.
+  Result<void> update(const SandboxRecord& r);
+  Result<void> remove(const std::string& name);
+  /// Names of sandboxes whose disk is layered on `template_id`.
+  Result<std::vector<std::string>> users_of_template(const std::string& template_id);
+
+ private:
+  explicit Store(sqlite3* db) : db_(db) {}
+  Result<void> exec(const std::string& sql);
+  sqlite3* db_;
+  std::mutex mu_;
+};
+
+/// True when `e` is Store::insert's duplicate-name error.
+bool is_name_taken(const Error& e);
+
+}  // namespace sbx::daemon

@@ -1,0 +1,116 @@
+#include "harness/harness.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <poll.h>
+
+#include "base/child_process.h"
+#include "base/fd.h"
+#include "base/strings.h"
+
+namespace sbx::testing {
+
+namespace {
+TempDir must_tempdir() {
+  auto t = TempDir::create("sbx-e2e");
+  if (!t) abort();
+  return std::move(*t);
+}
+}  // namespace
+
+CmdResult run(const std::vector<std::string>& argv, const std::string& input) {
+  CmdResult r;
+  auto in = make_pipe();
+  auto out = make_pipe();
+  auto errp = make_pipe();
+  if (!in || !out || !errp) return r;
+  SpawnOptions o;
+  o.argv = argv;
+  o.stdin_fd = in->first.get();
+  o.stdout_fd = out->second.get();
+  o.stderr_fd = errp->second.get();
+  auto c = ChildProcess::spawn(o);
+  if (!c) {
+    r.err = c.error().message;
+    return r;
+  }
+  in->first.reset();
+  out->second.reset();
+  errp->second.reset();
+  (void)write_all(in->second.get(), input);
+  in->second.reset();
+  pollfd p[2] = {{out->first.get(), POLLIN, 0}, {errp->first.get(), POLLIN, 0}};
+  int open = 2;
+  char buf[65536];
+  while (open > 0) {
+    if (::poll(p, 2, -1) < 0) break;
+    for (int i = 0; i < 2; ++i) {
+      if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = ::read(p[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        p[i].fd = -1;
+        --open;
+        continue;
+      }
+      (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(n));
+    }
+  }
+  auto st = c->wait();
+  if (st) r.code = st->shell_code();
+  return r;
+}
+
+CmdResult sbx(const std::vector<std::string>& args, const std::string& input) {
+  std::vector<std::string> argv = {SBX_CLI_PATH};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, input);
+}
+
+SbxEnv::SbxEnv() : dir_(must_tempdir()) {
+  setenv("SBX_STATE_DIR", state_dir().c_str(), 1);
+  setenv("SBX_RUNTIME_DIR", runtime_dir().c_str(), 1);
+  setenv("NO_COLOR", "1", 1);
+  // Tests may run before the user ever did: the cache is shared so that a
+  // template is built once per machine, keyed by its inputs.
+}
+
+SbxEnv::~SbxEnv() {
+  (void)sbx({"rm", "-f", "--all"});
+  (void)sbx({"daemon", "stop"});
+  for (int pid : qemu_pids_matching(root())) ::kill(pid, SIGKILL);
+}
+
+std::string SbxEnv::make_workspace(const std::string& name) {
+  std::string p = root() + "/" + name;
+  (void)make_dirs(p);
+  return p;
+}
+
+std::vector<int> host_pids_matching(const std::string& needle) {
+  std::vector<int> out;
+  auto entries = list_dir("/proc");
+  if (!entries) return out;
+  for (auto& e : *entries) {
+    if (e.find_first_not_of("0123456789") != std::string::npos) continue;
+    auto cmd = read_file("/proc/" + e + "/cmdline");
+    if (!cmd) continue;
+    for (auto& c : *cmd)
+      if (c == '\0') c = ' ';
+    if (cmd->find(needle) != std::string::npos && std::stoi(e) != getpid()) out.push_back(std::stoi(e));
+  }
+  return out;
+}
+
+std::vector<int> qemu_pids_matching(const std::string& needle) {
+  std::vector<int> out;
+  for (int pid : host_pids_matching(needle)) {
+    auto cmd = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+    if (cmd && cmd->find("qemu-system") != std::string::npos) out.push_back(pid);
+  }
+  return out;
+}
+
+}  // namespace sbx::testing

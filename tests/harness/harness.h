@@ -1,0 +1,48 @@
+// Helpers for black-box tests: run the real sbx CLI in an isolated state
+// directory (shared template cache), capture its output, clean up VMs.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/files.h"
+#include "base/result.h"
+
+namespace sbx::testing {
+
+struct CmdResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+  std::string all() const { return out + err; }
+};
+
+/// Runs a program with arguments; stdin is /dev/null unless `input` is set.
+CmdResult run(const std::vector<std::string>& argv, const std::string& input = "");
+/// Runs `sbx ARGS...`.
+CmdResult sbx(const std::vector<std::string>& args, const std::string& input = "");
+
+/// An isolated sbx installation for one test suite: fresh state and runtime
+/// directories (set in the environment for every child), the user's shared
+/// cache so templates are built once. The destructor stops the daemon and
+/// kills any QEMU left behind.
+class SbxEnv {
+ public:
+  SbxEnv();
+  ~SbxEnv();
+  const std::string& root() const { return dir_.path(); }
+  std::string state_dir() const { return dir_.path() + "/state"; }
+  std::string runtime_dir() const { return dir_.path() + "/run"; }
+  /// A fresh workspace directory under this env.
+  std::string make_workspace(const std::string& name);
+
+ private:
+  TempDir dir_;
+};
+
+/// Pids of QEMU processes whose command line mentions `needle`.
+std::vector<int> qemu_pids_matching(const std::string& needle);
+/// Every pid on the host whose command line contains `needle`.
+std::vector<int> host_pids_matching(const std::string& needle);
+
+}  // namespace sbx::testing
