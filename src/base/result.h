@@ -12,15 +12,20 @@ namespace sbx {
 /// An error message, built outward: each layer prefixes its own context.
 struct Error {
   std::string message;
+  /// Optional category for callers that map errors to protocol codes (the
+  /// daemon uses HTTP statuses: 400, 404, 409...). 0 means unspecified.
+  int code = 0;
 
   /// Returns a copy of this error with `context: ` prefixed.
   [[nodiscard]] Error wrap(const std::string& context) const {
-    return Error{context + ": " + message};
+    return Error{context + ": " + message, code};
   }
 };
 
 /// Makes an Error from a message.
 inline Error err(std::string message) { return Error{std::move(message)}; }
+/// Makes an Error with a category code.
+inline Error err(int code, std::string message) { return Error{std::move(message), code}; }
 
 /// Makes an Error from a message and the current errno text.
 Error errno_error(const std::string& what);
