@@ -16,6 +16,14 @@
 //          daemon->client: DATA stdout, DATA_ERR, WINDOW, EXIT), with the
 //          same credit rules as the agent link. A command that cannot start
 //          is answered with a JSON error carrying "exit_code" 126/127.
+//   GET    /v1/sandboxes/NAME/ports        -> {"ports": [PortMapping...]}
+//   POST   /v1/sandboxes/NAME/ports  PortMapping (host_port 0: the first free
+//          port from 49152) -> 201 PortMapping as bound
+//   POST   /v1/sandboxes/NAME/ports/unpublish  PortMapping (sandbox_port 0:
+//          any) -> {"ports": [removed...]} (404 when nothing matched)
+//   POST   /v1/reset                        -> {"removed": [names]}: every
+//          sandbox stopped and deleted
+//   POST   /v1/prune[?dry_run=1]            -> PruneResult
 //   POST   /v1/shutdown                    -> 200, then sandboxd exits
 #pragma once
 
@@ -68,6 +76,29 @@ Result<SandboxInfo> parse_sandbox_info(std::string_view json);
 std::string to_json(const std::vector<SandboxInfo>& list);
 Result<std::vector<SandboxInfo>> parse_sandbox_list(std::string_view json);
 
+/// Parses `[[HOST_IP:]HOST_PORT:]SANDBOX_PORT[/tcp]` (sbx ports --publish,
+/// sbx run -p). HOST_IP defaults to 127.0.0.1, HOST_PORT to 0 (pick one).
+Result<PortMapping> parse_port_spec(std::string_view spec);
+/// Parses `HOST_PORT` or `[HOST_IP:]HOST_PORT:SANDBOX_PORT` (--unpublish);
+/// sandbox_port 0 matches any, host_ip empty matches any.
+Result<PortMapping> parse_unpublish_spec(std::string_view spec);
+/// "127.0.0.1:49152->5000/tcp", as `sbx ls` shows it.
+std::string format_port(const PortMapping& p);
+std::string to_json(const PortMapping& p);
+Result<PortMapping> parse_port_mapping(std::string_view json);
+std::string to_json(const std::vector<PortMapping>& ports);
+Result<std::vector<PortMapping>> parse_port_list(std::string_view json);
+
+/// What `sbx prune` removed (or would remove with dry_run).
+struct PruneResult {
+  std::vector<std::string> sandboxes;  ///< stopped sandboxes removed
+  std::vector<std::string> artifacts;  ///< cached kernels/initramfs/templates no sandbox uses
+  uint64_t bytes = 0;                  ///< disk space freed
+  bool dry_run = false;
+};
+std::string to_json(const PruneResult& r);
+Result<PruneResult> parse_prune_result(std::string_view json);
+
 struct CreateRequest {
   std::string name;        ///< empty: AGENT-DIRNAME, sanitised
   std::string agent = "shell";
@@ -75,6 +106,8 @@ struct CreateRequest {
   uint64_t memory_bytes = 0;  ///< 0: default
   int cpus = 0;               ///< 0: default
   bool start = true;          ///< boot it right away
+  std::vector<PortMapping> ports;  ///< published once it runs (-p)
+  uint64_t docker_bytes = 0;       ///< private dockerd volume; 0: 10 GiB
 };
 std::string to_json(const CreateRequest& r);
 Result<CreateRequest> parse_create_request(std::string_view json);

@@ -101,6 +101,31 @@ Result<ExecRequest> parse_exec_request(std::string_view text) {
   return r;
 }
 
+std::string to_json(const TcpConnectRequest& r) {
+  return json{{"kind", "tcp"}, {"host", r.host}, {"port", r.port}}.dump();
+}
+
+Result<std::string> open_kind(std::string_view text) {
+  const char* what = "open request";
+  auto j = parse_object(text, what);
+  if (!j) return j.error();
+  std::string kind = "exec";
+  SBX_CHECK(get_string(*j, "kind", kind));
+  if (kind != "exec" && kind != "tcp") return err("open request: unknown kind '" + kind + "'");
+  return kind;
+}
+
+Result<TcpConnectRequest> parse_tcp_connect(std::string_view text) {
+  const char* what = "tcp connect request";
+  auto j = parse_object(text, what);
+  if (!j) return j.error();
+  TcpConnectRequest r;
+  SBX_CHECK(get_string(*j, "host", r.host));
+  SBX_CHECK(get_int(*j, "port", r.port, 1, 65535));
+  if (r.host.empty() || r.host.size() > 253) return err("tcp connect request: bad host");
+  return r;
+}
+
 std::string to_json(const ExitInfo& e) {
   return json{{"exit_code", e.exit_code}, {"signal", e.signal}}.dump();
 }

@@ -29,6 +29,21 @@ struct ExecRequest {
 std::string to_json(const ExecRequest& r);
 Result<ExecRequest> parse_exec_request(std::string_view json);
 
+/// OPEN payload for a TCP stream into the guest (published ports): the agent
+/// connects to host:port inside the guest and relays bytes as DATA frames
+/// with the same credit rules as exec. EOF is a half-close (shutdown of the
+/// write side); either side ends the channel with CLOSE and then forgets it.
+/// The agent sends CLOSE once both directions have seen EOF, or on error.
+/// Distinguished from ExecRequest by "kind": "tcp" (exec is the default).
+struct TcpConnectRequest {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+};
+std::string to_json(const TcpConnectRequest& r);
+/// Which kind of channel an OPEN payload asks for: "exec" or "tcp".
+Result<std::string> open_kind(std::string_view json);
+Result<TcpConnectRequest> parse_tcp_connect(std::string_view json);
+
 /// EXIT payload.
 struct ExitInfo {
   int exit_code = 0;  ///< shell-style: 128+n for a death by signal n
