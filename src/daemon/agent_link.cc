@@ -12,19 +12,21 @@ namespace sbx::daemon {
 using proto::FrameType;
 using Clock = std::chrono::steady_clock;
 
-// ---------------------------------------------------------------- ExecChannel
+// ---------------------------------------------------------------- GuestChannel
 
-void ExecChannel::push(Event e) {
+void GuestChannel::push(Event e) {
   {
     std::lock_guard l(mu_);
     if (finished_) return;
-    if (e.kind == Event::Kind::kExit || e.kind == Event::Kind::kError) finished_ = true;
+    if (e.kind == Event::Kind::kExit || e.kind == Event::Kind::kError ||
+        e.kind == Event::Kind::kClosed)
+      finished_ = true;
     events_.push_back(std::move(e));
   }
   cv_.notify_all();
 }
 
-void ExecChannel::fail(const std::string& why) {
+void GuestChannel::fail(const std::string& why) {
   {
     std::lock_guard l(mu_);
     if (!open_done_) {
@@ -36,7 +38,7 @@ void ExecChannel::fail(const std::string& why) {
   push(Event{Event::Kind::kError, why, {}});
 }
 
-ExecChannel::Event ExecChannel::next_event() {
+GuestChannel::Event GuestChannel::next_event() {
   std::unique_lock l(mu_);
   cv_.wait(l, [&] { return !events_.empty(); });
   Event e = std::move(events_.front());
@@ -44,7 +46,7 @@ ExecChannel::Event ExecChannel::next_event() {
   return e;
 }
 
-void ExecChannel::consumed(size_t n) {
+void GuestChannel::consumed(size_t n) {
   if (n == 0) return;
   {
     std::lock_guard l(mu_);
@@ -54,7 +56,7 @@ void ExecChannel::consumed(size_t n) {
   (void)link_->send(id_, FrameType::kWindow, proto::encode_u32(static_cast<uint32_t>(n)));
 }
 
-Result<void> ExecChannel::write_stdin(std::string_view data) {
+Result<void> GuestChannel::write_stdin(std::string_view data) {
   while (!data.empty()) {
     size_t n;
     {
@@ -71,18 +73,18 @@ Result<void> ExecChannel::write_stdin(std::string_view data) {
   return ok();
 }
 
-Result<void> ExecChannel::close_stdin() { return link_->send(id_, FrameType::kEof, ""); }
+Result<void> GuestChannel::close_stdin() { return link_->send(id_, FrameType::kEof, ""); }
 
-Result<void> ExecChannel::resize(uint16_t rows, uint16_t cols) {
+Result<void> GuestChannel::resize(uint16_t rows, uint16_t cols) {
   return link_->send(id_, FrameType::kResize, proto::encode_resize(rows, cols));
 }
 
-Result<void> ExecChannel::signal(int sig) {
+Result<void> GuestChannel::signal(int sig) {
   if (sig < 1 || sig > 64) return err("invalid signal " + std::to_string(sig));
   return link_->send(id_, FrameType::kSignal, std::string(1, static_cast<char>(sig)));
 }
 
-void ExecChannel::abort() {
+void GuestChannel::abort() {
   (void)link_->send(id_, FrameType::kClose, "");
   link_->forget(id_);
   push(Event{Event::Kind::kError, "aborted", {}});
@@ -229,7 +231,7 @@ void AgentLink::reader_loop() {
 }
 
 void AgentLink::fail_all(const std::string& why) {
-  std::map<uint32_t, std::shared_ptr<ExecChannel>> chans;
+  std::map<uint32_t, std::shared_ptr<GuestChannel>> chans;
   {
     std::lock_guard l(mu_);
     broken_ = true;
@@ -263,14 +265,14 @@ void AgentLink::dispatch(proto::Frame f) {
     cv_.notify_all();
     return;
   }
-  std::shared_ptr<ExecChannel> ch;
+  std::shared_ptr<GuestChannel> ch;
   {
     std::lock_guard l(mu_);
     auto it = channels_.find(f.channel);
     if (it != channels_.end()) ch = it->second;
   }
   if (!ch) return;  // late frames for a channel we closed
-  using K = ExecChannel::Event::Kind;
+  using K = GuestChannel::Event::Kind;
   switch (f.type) {
     case FrameType::kOpenOk:
     case FrameType::kOpenFail: {
@@ -327,10 +329,13 @@ void AgentLink::dispatch(proto::Frame f) {
     }
     case FrameType::kClose:
       forget(f.channel);
-      ch->push({K::kError, "the guest closed the channel", {}});
+      ch->push({K::kClosed, "", {}});
+      break;
+    case FrameType::kEof:
+      ch->push({K::kEof, "", {}});
       break;
     default:
-      break;  // EOF and anything else carry nothing we need
+      break;
   }
 }
 
@@ -357,19 +362,30 @@ Result<proto::ControlResponse> AgentLink::control(const std::string& op,
   return err("agent link lost during '" + op + "': " + broken_reason_);
 }
 
-Result<std::shared_ptr<ExecChannel>> AgentLink::open_exec(const proto::ExecRequest& req,
+Result<std::shared_ptr<GuestChannel>> AgentLink::open_exec(const proto::ExecRequest& req,
                                                           std::chrono::milliseconds timeout,
                                                           int* fail_code) {
-  std::shared_ptr<ExecChannel> ch;
+  return open(proto::to_json(req), timeout, fail_code);
+}
+
+Result<std::shared_ptr<GuestChannel>> AgentLink::open_tcp(const proto::TcpConnectRequest& req,
+                                                         std::chrono::milliseconds timeout) {
+  return open(proto::to_json(req), timeout, nullptr);
+}
+
+Result<std::shared_ptr<GuestChannel>> AgentLink::open(const std::string& payload,
+                                                     std::chrono::milliseconds timeout,
+                                                     int* fail_code) {
+  std::shared_ptr<GuestChannel> ch;
   {
     std::lock_guard l(mu_);
     if (broken_) return err("agent link is down: " + broken_reason_);
     uint32_t id = next_channel_++;
     if (next_channel_ >= 0x7FFFFFFFu) next_channel_ = 1;
-    ch.reset(new ExecChannel(shared_from_this(), id));
+    ch.reset(new GuestChannel(shared_from_this(), id));
     channels_[id] = ch;
   }
-  auto s = send(ch->id(), FrameType::kOpen, proto::to_json(req));
+  auto s = send(ch->id(), FrameType::kOpen, payload);
   if (!s) {
     forget(ch->id());
     return s.error();

@@ -25,23 +25,27 @@ namespace sbx::daemon {
 
 class AgentLink;
 
-/// One command running in the guest. Events arrive in order; output credit
-/// is returned with consumed() once the bytes have been passed on.
-class ExecChannel {
+/// One channel to the guest: a command (exec) or a TCP stream (published
+/// ports). Events arrive in order; output credit is returned with
+/// consumed() once the bytes have been passed on.
+class GuestChannel {
  public:
   struct Event {
-    enum class Kind { kStdout, kStderr, kExit, kError };
+    /// kEof: the guest will send no more data (a tcp half-close). kClosed:
+    /// the guest ended a tcp channel. kExit/kError end an exec channel.
+    enum class Kind { kStdout, kStderr, kEof, kExit, kClosed, kError };
     Kind kind = Kind::kError;
     std::string data;     ///< output bytes, or the error text
     proto::ExitInfo exit;
   };
 
-  /// Blocks until the next event. After kExit or kError no more follow.
+  /// Blocks until the next event. After kExit, kClosed or kError no more follow.
   Event next_event();
   /// Returns `n` bytes of output credit to the guest.
   void consumed(size_t n);
   /// Sends stdin, waiting for the guest's credit as needed.
   Result<void> write_stdin(std::string_view data);
+  /// Half-close: no more stdin (exec) or a write shutdown (tcp).
   Result<void> close_stdin();
   Result<void> resize(uint16_t rows, uint16_t cols);
   Result<void> signal(int sig);
@@ -53,7 +57,7 @@ class ExecChannel {
 
  private:
   friend class AgentLink;
-  ExecChannel(std::shared_ptr<AgentLink> link, uint32_t id)
+  GuestChannel(std::shared_ptr<AgentLink> link, uint32_t id)
       : link_(std::move(link)), id_(id) {}
   void push(Event e);
   void fail(const std::string& why);
@@ -95,9 +99,12 @@ class AgentLink : public std::enable_shared_from_this<AgentLink> {
                                          std::chrono::milliseconds timeout);
   /// Starts a command. On OPEN_FAIL, `fail_code` (if given) receives the
   /// docker-style code (125/126/127) and the error carries the agent's text.
-  Result<std::shared_ptr<ExecChannel>> open_exec(const proto::ExecRequest& req,
+  Result<std::shared_ptr<GuestChannel>> open_exec(const proto::ExecRequest& req,
                                                  std::chrono::milliseconds timeout,
                                                  int* fail_code = nullptr);
+  /// Opens a TCP connection from inside the guest (to its loopback, usually).
+  Result<std::shared_ptr<GuestChannel>> open_tcp(const proto::TcpConnectRequest& req,
+                                                std::chrono::milliseconds timeout);
   bool connected() const;
   /// Closes the connection; every open channel ends with an error.
   void close();
@@ -105,13 +112,15 @@ class AgentLink : public std::enable_shared_from_this<AgentLink> {
   const std::string& agent_info() const { return agent_info_; }
 
  private:
-  friend class ExecChannel;
+  friend class GuestChannel;
   AgentLink(Fd fd, Logger& log) : fd_(std::move(fd)), log_(log) {}
   Result<void> send(uint32_t channel, proto::FrameType type, std::string_view payload);
   void reader_loop();
   void dispatch(proto::Frame f);
   void fail_all(const std::string& why);
   void forget(uint32_t channel);
+  Result<std::shared_ptr<GuestChannel>> open(const std::string& payload,
+                                            std::chrono::milliseconds timeout, int* fail_code);
 
   Fd fd_;
   Logger& log_;
@@ -125,7 +134,7 @@ class AgentLink : public std::enable_shared_from_this<AgentLink> {
   uint64_t next_control_id_ = 1;
   uint32_t next_channel_ = 1;
   std::map<uint64_t, std::optional<proto::ControlResponse>> pending_controls_;
-  std::map<uint32_t, std::shared_ptr<ExecChannel>> channels_;
+  std::map<uint32_t, std::shared_ptr<GuestChannel>> channels_;
   std::thread reader_;
 };
 

@@ -11,7 +11,7 @@ namespace sbx::daemon {
 namespace {
 
 using namespace std::chrono_literals;
-using K = ExecChannel::Event::Kind;
+using K = GuestChannel::Event::Kind;
 
 class AgentLinkTest : public ::testing::Test {
  protected:
@@ -47,7 +47,7 @@ class AgentLinkTest : public ::testing::Test {
     bool exited = false;
     std::string error;
   };
-  static Collected collect(const std::shared_ptr<ExecChannel>& ch) {
+  static Collected collect(const std::shared_ptr<GuestChannel>& ch) {
     Collected c;
     for (;;) {
       auto e = ch->next_event();
@@ -65,7 +65,7 @@ class AgentLinkTest : public ::testing::Test {
       }
     }
   }
-  std::shared_ptr<ExecChannel> open(std::vector<std::string> argv, int* code = nullptr) {
+  std::shared_ptr<GuestChannel> open(std::vector<std::string> argv, int* code = nullptr) {
     proto::ExecRequest r;
     r.argv = std::move(argv);
     auto ch = link_->open_exec(r, 10s, code);

@@ -165,6 +165,13 @@ void ApiServer::serve(int fd) {
       log_.info("shutdown requested over the API");
       if (on_shutdown_) on_shutdown_();
       return;
+    } else if (p.size() == 2 && p[1] == "reset" && method == http::verb::post) {
+      auto r = manager_.reset();
+      resp = r ? json_response(req, http::status::ok, nlohmann::json{{"removed", *r}}.dump())
+               : error_response(req, r.error());
+    } else if (p.size() == 2 && p[1] == "prune" && method == http::verb::post) {
+      auto r = manager_.prune(query_flag(t.query, "dry_run"));
+      resp = r ? json_response(req, http::status::ok, proto::to_json(*r)) : error_response(req, r.error());
     } else if (p.size() == 2 && p[1] == "sandboxes" && method == http::verb::get) {
       auto l = manager_.list();
       resp = l ? json_response(req, http::status::ok, proto::to_json(*l)) : error_response(req, l.error());
@@ -192,6 +199,27 @@ void ApiServer::serve(int fd) {
       } else if (p.size() == 4 && p[3] == "start" && method == http::verb::post) {
         auto s = manager_.start(name);
         resp = s ? json_response(req, http::status::ok, proto::to_json(*s)) : error_response(req, s.error());
+      } else if (p.size() == 4 && p[3] == "ports" && method == http::verb::get) {
+        auto r = manager_.ports(name);
+        resp = r ? json_response(req, http::status::ok, proto::to_json(*r)) : error_response(req, r.error());
+      } else if (p.size() == 4 && p[3] == "ports" && method == http::verb::post) {
+        auto m = proto::parse_port_mapping(req.body());
+        if (!m) {
+          resp = error_response(req, err(400, m.error().message));
+        } else {
+          auto r = manager_.publish(name, *m);
+          resp = r ? json_response(req, http::status::created, proto::to_json(*r))
+                   : error_response(req, r.error());
+        }
+      } else if (p.size() == 5 && p[3] == "ports" && p[4] == "unpublish" &&
+                 method == http::verb::post) {
+        auto m = proto::parse_port_mapping(req.body());
+        if (!m) {
+          resp = error_response(req, err(400, m.error().message));
+        } else {
+          auto r = manager_.unpublish(name, *m);
+          resp = r ? json_response(req, http::status::ok, proto::to_json(*r)) : error_response(req, r.error());
+        }
       } else if (p.size() == 4 && p[3] == "stop" && method == http::verb::post) {
         auto s = manager_.stop(name);
         resp = s ? json_response(req, http::status::ok, proto::to_json(*s)) : error_response(req, s.error());

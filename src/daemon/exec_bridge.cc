@@ -36,7 +36,7 @@ Result<void> send_frame(Shared& s, int fd, FrameType t, std::string_view payload
 
 }  // namespace
 
-void bridge_exec(int fd, std::string pending, std::shared_ptr<ExecChannel> ch, Logger& log) {
+void bridge_exec(int fd, std::string pending, std::shared_ptr<GuestChannel> ch, Logger& log) {
   Shared s;
   // Client -> guest: stdin, EOF, resize, signals, and output credit.
   std::thread up([&] {
@@ -107,7 +107,7 @@ void bridge_exec(int fd, std::string pending, std::shared_ptr<ExecChannel> ch, L
   });
   for (;;) {
     auto e = ch->next_event();
-    using K = ExecChannel::Event::Kind;
+    using K = GuestChannel::Event::Kind;
     if (e.kind == K::kStdout || e.kind == K::kStderr) {
       std::string_view rest = e.data;
       bool ok_write = true;
@@ -136,6 +136,7 @@ void bridge_exec(int fd, std::string pending, std::shared_ptr<ExecChannel> ch, L
       }
       continue;
     }
+    if (e.kind == K::kEof) continue;  // EXIT follows
     if (e.kind == K::kExit) {
       (void)send_frame(s, fd, FrameType::kExit, proto::to_json(e.exit));
     } else {

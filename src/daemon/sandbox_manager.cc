@@ -1,6 +1,11 @@
 #include "daemon/sandbox_manager.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+
+#include <filesystem>
+#include <set>
 #include <unistd.h>
 
 #include <ctime>
@@ -9,6 +14,7 @@
 
 #include "base/files.h"
 #include "base/strings.h"
+#include "daemon/port_publisher.h"
 #include "image/disk_overlay.h"
 #include "image/initramfs.h"
 #include "image/kernel.h"
@@ -25,6 +31,7 @@ using namespace std::chrono_literals;
 struct SandboxManager::Running {
   std::unique_ptr<vm::VmProcess> vm;
   std::shared_ptr<AgentLink> link;
+  std::vector<std::unique_ptr<PortPublisher>> ports;
 };
 
 HostFacts HostFacts::probe() {
@@ -140,6 +147,7 @@ proto::SandboxInfo SandboxManager::to_info(const SandboxRecord& rec) const {
   s.template_id = rec.template_id;
   s.created_at = rec.created_at;
   s.error = rec.last_error;
+  if (auto p = store_->ports(rec.name); p) s.ports = std::move(*p);
   return s;
 }
 
@@ -210,7 +218,27 @@ Result<proto::SandboxInfo> SandboxManager::create(const proto::CreateRequest& in
     (void)remove_tree(dir);
     return ov.error().wrap("create disk");
   }
+  uint64_t docker_bytes = req.docker_bytes ? req.docker_bytes : cfg_.docker_bytes;
+  if (docker_bytes < (1ull << 30)) {
+    (void)remove_tree(dir);
+    return err(kBadRequest, "--docker-size " + format_size(docker_bytes) + " is too small: use at least 1g");
+  }
+  // Sparse: it costs what dockerd writes, not its size.
+  if (::truncate((dir + "/docker.img").c_str(), 0) != 0) {
+    Fd f(::open((dir + "/docker.img").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+    if (!f || ::ftruncate(f.get(), static_cast<off_t>(docker_bytes)) != 0) {
+      (void)remove_tree(dir);
+      return errno_error("create docker volume");
+    }
+  }
+  for (auto& p : req.ports) {
+    if (p.sandbox_port == 0) {
+      (void)remove_tree(dir);
+      return err(kBadRequest, "a published port needs a sandbox port");
+    }
+  }
   SandboxRecord rec;
+  rec.docker_bytes = docker_bytes;
   rec.name = req.name;
   rec.agent = req.agent;
   rec.workspace = req.workspace;
@@ -230,6 +258,19 @@ Result<proto::SandboxInfo> SandboxManager::create(const proto::CreateRequest& in
     return r.error();
   }
   log_.info("created sandbox " + rec.name + " for " + rec.workspace);
+  // A port that cannot be published undoes the creation: nothing half-made.
+  auto undo = [&](const Error& e) -> Error {
+    (void)remove(rec.name, /*force=*/true);
+    return e;
+  };
+  {
+    auto m = lock_for(rec.name);
+    std::lock_guard l(*m);
+    for (auto& p : req.ports) {
+      auto r = publish_locked(rec, p);
+      if (!r) return undo(r.error());
+    }
+  }
   if (req.start) {
     auto s = start(rec.name);
     if (!s) return s.error().wrap("start sandbox '" + rec.name + "'");
@@ -326,6 +367,7 @@ Result<void> SandboxManager::start_locked(SandboxRecord& rec) {
   vc.initrd = art->initrd;
   vc.tsc_khz = tsc_khz_;
   vc.disk = disk;
+  if (path_exists(sandbox_dir(rec.name) + "/docker.img")) vc.data_disk = sandbox_dir(rec.name) + "/docker.img";
   vc.agent_socket = rt + "/agent.sock";
   vc.qmp_socket = rt + "/qmp.sock";
   vc.pid_file = rt + "/qemu.pid";
@@ -339,6 +381,7 @@ Result<void> SandboxManager::start_locked(SandboxRecord& rec) {
                cmdline_escape(rec.workspace) + " sbx.ws_tag=" + ws.tag + " sbx.ws_fs=" +
                (ws.fs == vm::Workspace::Fs::kVirtiofs ? "virtiofs" : "9p") +
                " sbx.uid=" + std::to_string(getuid()) + " sbx.gid=" + std::to_string(getgid());
+  if (!vc.data_disk.empty()) vc.cmdline += " sbx.docker_disk=/dev/vdb";
   // A fresh console log per boot keeps the tail we report about this boot.
   (void)::truncate(vc.console_log.c_str(), 0);
 
@@ -379,6 +422,7 @@ Result<void> SandboxManager::start_locked(SandboxRecord& rec) {
     running_[rec.name] = run;
   }
   rec.status = "running";
+  open_ports_locked(rec, *run);
   (void)save(rec);
   log_.info("sandbox " + rec.name + " is running (qemu pid " + std::to_string(rec.qemu_pid) + ")");
   return ok();
@@ -407,6 +451,7 @@ Result<void> SandboxManager::stop_locked(SandboxRecord& rec, bool graceful) {
   rec.status = "stopping";
   (void)save(rec);
   if (run) {
+    run->ports.clear();  // no new connections into a VM that is going away
     bool exited = false;
     if (graceful && run->link && run->link->connected()) {
       // The agent syncs and unmounts, then reboots; -no-reboot ends QEMU.
@@ -454,7 +499,7 @@ Result<void> SandboxManager::remove(const std::string& name, bool force) {
   return ok();
 }
 
-Result<std::shared_ptr<ExecChannel>> SandboxManager::exec(const std::string& name,
+Result<std::shared_ptr<GuestChannel>> SandboxManager::exec(const std::string& name,
                                                           proto::ExecRequest req,
                                                           int* fail_code) {
   std::shared_ptr<Running> run;
@@ -504,9 +549,12 @@ void SandboxManager::recover() {
       auto link = AgentLink::connect(vc.agent_socket, 30s, [vmraw] { return vmraw->alive(); }, log_);
       if (link) {
         run->link = *link;
-        std::lock_guard ml(mu_);
-        running_[rec.name] = run;
+        {
+          std::lock_guard ml(mu_);
+          running_[rec.name] = run;
+        }
         rec.status = "running";
+        open_ports_locked(rec, *run);
         (void)save(rec);
         log_.info("re-adopted running sandbox " + rec.name);
         continue;
@@ -520,6 +568,189 @@ void SandboxManager::recover() {
     (void)save(rec);
     (void)remove_tree(rt);
   }
+}
+
+void SandboxManager::open_ports_locked(SandboxRecord& rec, Running& run) {
+  auto ports = store_->ports(rec.name);
+  if (!ports) {
+    log_.error("ports of " + rec.name + ": " + ports.error().message);
+    return;
+  }
+  for (auto& p : *ports) {
+    auto pub = PortPublisher::bind(p, log_);
+    if (!pub) {
+      std::string msg = "cannot publish " + proto::format_port(p) + ": " + pub.error().message;
+      log_.warn("sandbox " + rec.name + ": " + msg);
+      rec.last_error = msg;
+      continue;
+    }
+    (*pub)->serve(run.link);
+    run.ports.push_back(std::move(*pub));
+  }
+}
+
+Result<std::vector<proto::PortMapping>> SandboxManager::ports(const std::string& name) {
+  auto rec = load(name);
+  if (!rec) return rec.error();
+  return store_->ports(name);
+}
+
+Result<proto::PortMapping> SandboxManager::publish(const std::string& name, proto::PortMapping m) {
+  auto lk = lock_for(name);
+  std::lock_guard l(*lk);
+  auto rec = load(name);
+  if (!rec) return rec.error();
+  refresh_locked(*rec);
+  return publish_locked(*rec, std::move(m));
+}
+
+Result<proto::PortMapping> SandboxManager::publish_locked(SandboxRecord& rec, proto::PortMapping m) {
+  if (m.host_ip.empty()) m.host_ip = "127.0.0.1";
+  if (m.host_port != 0) {
+    auto owner = store_->port_owner(m.host_ip, m.host_port);
+    if (!owner) return owner.error();
+    if (owner->has_value())
+      return err(kConflict, "host port " + m.host_ip + ":" + std::to_string(m.host_port) +
+                                " is already published by sandbox '" + **owner + "'");
+  }
+  std::shared_ptr<Running> run;
+  if (rec.status == "running") {
+    std::lock_guard g(mu_);
+    auto it = running_.find(rec.name);
+    if (it != running_.end()) run = it->second;
+  }
+  // Binding proves the port is free (and picks one for host_port 0). A
+  // stopped sandbox releases it again and binds it when it starts.
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    auto pub = PortPublisher::bind(m, log_);
+    if (!pub) return pub.error();
+    proto::PortMapping bound = (*pub)->mapping();
+    auto owner = store_->port_owner(bound.host_ip, bound.host_port);
+    if (!owner) return owner.error();
+    if (owner->has_value()) {
+      // Reserved by a stopped sandbox: try the next free port.
+      if (m.host_port != 0) return err(kConflict, "host port is reserved by sandbox '" + **owner + "'");
+      continue;
+    }
+    if (auto r = store_->add_port(rec.name, bound); !r) return r.error();
+    if (run && run->link) {
+      (*pub)->serve(run->link);
+      run->ports.push_back(std::move(*pub));
+    }
+    log_.info("sandbox " + rec.name + ": published " + proto::format_port(bound));
+    return bound;
+  }
+  return err(kConflict, "no free host port found");
+}
+
+Result<std::vector<proto::PortMapping>> SandboxManager::unpublish(const std::string& name,
+                                                                  const proto::PortMapping& m) {
+  auto lk = lock_for(name);
+  std::lock_guard l(*lk);
+  auto rec = load(name);
+  if (!rec) return rec.error();
+  auto all = store_->ports(name);
+  if (!all) return all.error();
+  std::vector<proto::PortMapping> removed;
+  for (auto& p : *all) {
+    bool match = p.host_port == m.host_port && (m.host_ip.empty() || m.host_ip == p.host_ip) &&
+                 (m.sandbox_port == 0 || m.sandbox_port == p.sandbox_port);
+    if (!match) continue;
+    if (auto r = store_->remove_port(name, p); !r) return r.error();
+    removed.push_back(p);
+  }
+  if (removed.empty())
+    return err(kNotFound, "sandbox '" + name + "' has no published port matching " +
+                              (m.host_ip.empty() ? "" : m.host_ip + ":") + std::to_string(m.host_port) +
+                              (m.sandbox_port ? ":" + std::to_string(m.sandbox_port) : "") +
+                              "; see 'sbx ports " + name + "'");
+  std::lock_guard g(mu_);
+  if (auto it = running_.find(name); it != running_.end()) {
+    auto& pubs = it->second->ports;
+    for (auto& r : removed) {
+      pubs.erase(std::remove_if(pubs.begin(), pubs.end(),
+                                [&](const std::unique_ptr<PortPublisher>& p) {
+                                  return p->mapping().host_ip == r.host_ip &&
+                                         p->mapping().host_port == r.host_port;
+                                }),
+                 pubs.end());
+    }
+  }
+  return removed;
+}
+
+Result<std::vector<std::string>> SandboxManager::reset() {
+  auto recs = store_->list();
+  if (!recs) return recs.error();
+  std::vector<std::string> removed;
+  for (auto& r : *recs) {
+    auto x = remove(r.name, /*force=*/true);
+    if (!x) return x.error().wrap("reset");
+    removed.push_back(r.name);
+  }
+  return removed;
+}
+
+namespace {
+uint64_t tree_bytes(const std::string& path) {
+  std::error_code ec;
+  uint64_t total = 0;
+  if (std::filesystem::is_regular_file(path, ec)) return std::filesystem::file_size(path, ec);
+  for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    struct stat st;
+    if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode))
+      total += static_cast<uint64_t>(st.st_blocks) * 512;  // real usage: images are sparse
+  }
+  return total;
+}
+}  // namespace
+
+Result<proto::PruneResult> SandboxManager::prune(bool dry_run) {
+  proto::PruneResult out;
+  out.dry_run = dry_run;
+  auto recs = store_->list();
+  if (!recs) return recs.error();
+  std::set<std::string> templates_in_use;
+  for (auto& r : *recs) {
+    auto m = lock_for(r.name);
+    std::lock_guard l(*m);
+    refresh_locked(r);
+    if (is_active(r.status)) {
+      templates_in_use.insert(r.template_id);
+      continue;
+    }
+    out.sandboxes.push_back(r.name);
+    out.bytes += tree_bytes(sandbox_dir(r.name));
+  }
+  if (!dry_run) {
+    for (auto& n : out.sandboxes) {
+      auto x = remove(n, /*force=*/false);
+      if (!x) return x.error().wrap("prune");
+    }
+  }
+  // Cached templates that no remaining sandbox is layered on. The one the
+  // daemon currently builds new sandboxes from stays.
+  std::string current;
+  {
+    std::lock_guard l(artifacts_mu_);
+    if (artifacts_) current = artifacts_->template_id;
+  }
+  std::string tdir = cfg_.paths.cache + "/templates";
+  if (auto names = list_dir(tdir); names) {
+    for (auto& n : *names) {
+      if (n.empty() || n[0] == '.') continue;  // builds in progress
+      bool used = false;
+      for (auto& id : templates_in_use)
+        if (!id.empty() && n.find(id.substr(0, 16)) != std::string::npos) used = true;
+      if (!current.empty() && n.find(current.substr(0, 16)) != std::string::npos) used = true;
+      if (used) continue;
+      out.artifacts.push_back(tdir + "/" + n);
+      out.bytes += tree_bytes(tdir + "/" + n);
+      if (!dry_run) (void)remove_tree(tdir + "/" + n);
+    }
+  }
+  return out;
 }
 
 void SandboxManager::detach_all() {

@@ -39,6 +39,7 @@ struct DaemonConfig {
   std::string workspace_fs = "9p";  ///< "9p" or "virtiofs" (SBX_WORKSPACE_FS)
   std::chrono::milliseconds boot_timeout{std::chrono::minutes(3)};
   uint64_t disk_bytes = 20ull << 30;
+  uint64_t docker_bytes = 10ull << 30;
 };
 
 /// Host facts used for defaults; injectable for tests.
@@ -73,11 +74,26 @@ class SandboxManager {
   /// Starts the sandbox if needed, fills in the default user and working
   /// directory, and opens the command. `fail_code` gets 126/127 when the
   /// command itself cannot run.
-  Result<std::shared_ptr<ExecChannel>> exec(const std::string& name,
+  Result<std::shared_ptr<GuestChannel>> exec(const std::string& name,
                                             proto::ExecRequest req, int* fail_code);
   /// Daemon exit: drops agent links but leaves the VMs running for the next
   /// daemon to adopt.
   void detach_all();
+
+  /// Published ports of a sandbox.
+  Result<std::vector<proto::PortMapping>> ports(const std::string& name);
+  /// Publishes a port. On a running sandbox the host listener opens at
+  /// once; on a stopped one the host port is checked and reserved, and
+  /// opens when it starts. Returns the mapping with the chosen host port.
+  Result<proto::PortMapping> publish(const std::string& name, proto::PortMapping m);
+  /// Removes the mappings matching `m` (host_ip "" and sandbox_port 0 match
+  /// any); 404 when none did.
+  Result<std::vector<proto::PortMapping>> unpublish(const std::string& name,
+                                                    const proto::PortMapping& m);
+  /// Stops and deletes every sandbox.
+  Result<std::vector<std::string>> reset();
+  /// Removes stopped sandboxes and cached artefacts no sandbox uses.
+  Result<proto::PruneResult> prune(bool dry_run);
 
  private:
   struct Running;
@@ -96,6 +112,10 @@ class SandboxManager {
   std::string sandbox_dir(const std::string& name) const;
   std::string runtime_dir(const std::string& name) const;
   Result<void> save(const SandboxRecord& rec);
+  /// Binds the stored ports of a running sandbox (failures are logged and
+  /// reported in its error text; the sandbox keeps running).
+  void open_ports_locked(SandboxRecord& rec, Running& run);
+  Result<proto::PortMapping> publish_locked(SandboxRecord& rec, proto::PortMapping m);
 
   DaemonConfig cfg_;
   std::unique_ptr<Store> store_;

@@ -38,7 +38,7 @@ class Stmt {
 
 constexpr const char* kColumns =
     "name, agent, workspace, memory_bytes, cpus, disk_bytes, template_id, user, "
-    "created_at, status, qemu_pid, virtiofsd_pid, last_error";
+    "created_at, status, qemu_pid, virtiofsd_pid, last_error, docker_bytes";
 
 SandboxRecord read_row(const Stmt& s) {
   SandboxRecord r;
@@ -55,6 +55,7 @@ SandboxRecord read_row(const Stmt& s) {
   r.qemu_pid = s.i64(10);
   r.virtiofsd_pid = s.i64(11);
   r.last_error = s.text(12);
+  r.docker_bytes = static_cast<uint64_t>(s.i64(13));
   return r;
 }
 
@@ -72,6 +73,7 @@ void bind_row(Stmt& s, const SandboxRecord& r) {
   s.bind(11, r.qemu_pid);
   s.bind(12, r.virtiofsd_pid);
   s.bind(13, r.last_error);
+  s.bind(14, static_cast<int64_t>(r.docker_bytes));
 }
 
 }  // namespace
@@ -100,7 +102,13 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
            " disk_bytes INTEGER NOT NULL, template_id TEXT NOT NULL,"
            " user TEXT NOT NULL, created_at TEXT NOT NULL, status TEXT NOT NULL,"
            " qemu_pid INTEGER NOT NULL DEFAULT 0, virtiofsd_pid INTEGER NOT NULL DEFAULT 0,"
-           " last_error TEXT NOT NULL DEFAULT '')",
+           " last_error TEXT NOT NULL DEFAULT '', docker_bytes INTEGER NOT NULL DEFAULT 0)",
+           "CREATE TABLE IF NOT EXISTS ports ("
+           " sandbox TEXT NOT NULL REFERENCES sandboxes(name) ON DELETE CASCADE,"
+           " host_ip TEXT NOT NULL, host_port INTEGER NOT NULL, sandbox_port INTEGER NOT NULL,"
+           " proto TEXT NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+           " UNIQUE (host_ip, host_port))",
+           "PRAGMA foreign_keys=ON",
            "INSERT OR IGNORE INTO meta VALUES ('schema', '1')",
        }) {
     auto r = s->exec(sql);
@@ -124,7 +132,7 @@ Result<void> Store::exec(const std::string& sql) {
 Result<void> Store::insert(const SandboxRecord& r) {
   std::lock_guard l(mu_);
   Stmt s(db_, (std::string("INSERT INTO sandboxes (") + kColumns +
-               ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)").c_str());
+               ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)").c_str());
   if (!s.ok()) return s.error("insert sandbox");
   bind_row(s, r);
   int rc = s.step();
@@ -165,7 +173,7 @@ Result<void> Store::update(const SandboxRecord& r) {
   Stmt s(db_,
          "UPDATE sandboxes SET agent=?2, workspace=?3, memory_bytes=?4, cpus=?5,"
          " disk_bytes=?6, template_id=?7, user=?8, created_at=?9, status=?10,"
-         " qemu_pid=?11, virtiofsd_pid=?12, last_error=?13 WHERE name=?1");
+         " qemu_pid=?11, virtiofsd_pid=?12, last_error=?13, docker_bytes=?14 WHERE name=?1");
   if (!s.ok()) return s.error("update sandbox");
   bind_row(s, r);
   if (s.step() != SQLITE_DONE) return s.error("update sandbox " + r.name);
@@ -180,6 +188,59 @@ Result<void> Store::remove(const std::string& name) {
   s.bind(1, name);
   if (s.step() != SQLITE_DONE) return s.error("remove sandbox " + name);
   return ok();
+}
+
+Result<std::vector<proto::PortMapping>> Store::ports(const std::string& name) {
+  std::lock_guard l(mu_);
+  Stmt s(db_, "SELECT host_ip, host_port, sandbox_port, proto FROM ports WHERE sandbox = ? ORDER BY seq");
+  if (!s.ok()) return s.error("list ports");
+  s.bind(1, name);
+  std::vector<proto::PortMapping> out;
+  for (;;) {
+    int rc = s.step();
+    if (rc == SQLITE_DONE) return out;
+    if (rc != SQLITE_ROW) return s.error("list ports of " + name);
+    out.push_back(proto::PortMapping{s.text(0), static_cast<uint16_t>(s.i64(1)),
+                                     static_cast<uint16_t>(s.i64(2)), s.text(3)});
+  }
+}
+
+Result<void> Store::add_port(const std::string& name, const proto::PortMapping& p) {
+  std::lock_guard l(mu_);
+  Stmt s(db_, "INSERT INTO ports (sandbox, host_ip, host_port, sandbox_port, proto) VALUES (?,?,?,?,?)");
+  if (!s.ok()) return s.error("add port");
+  s.bind(1, name);
+  s.bind(2, p.host_ip);
+  s.bind(3, static_cast<int64_t>(p.host_port));
+  s.bind(4, static_cast<int64_t>(p.sandbox_port));
+  s.bind(5, p.proto);
+  int rc = s.step();
+  if (rc == SQLITE_CONSTRAINT)
+    return err(409, "host port " + p.host_ip + ":" + std::to_string(p.host_port) +
+                        " is already published by a sandbox");
+  if (rc != SQLITE_DONE) return s.error("add port");
+  return ok();
+}
+
+Result<void> Store::remove_port(const std::string& name, const proto::PortMapping& p) {
+  std::lock_guard l(mu_);
+  Stmt s(db_, "DELETE FROM ports WHERE sandbox = ? AND host_ip = ? AND host_port = ?");
+  if (!s.ok()) return s.error("remove port");
+  s.bind(1, name);
+  s.bind(2, p.host_ip);
+  s.bind(3, static_cast<int64_t>(p.host_port));
+  if (s.step() != SQLITE_DONE) return s.error("remove port");
+  return ok();
+}
+
+Result<std::optional<std::string>> Store::port_owner(const std::string& host_ip, uint16_t port) {
+  std::lock_guard l(mu_);
+  Stmt s(db_, "SELECT sandbox FROM ports WHERE host_ip = ? AND host_port = ?");
+  if (!s.ok()) return s.error("port owner");
+  s.bind(1, host_ip);
+  s.bind(2, static_cast<int64_t>(port));
+  if (s.step() == SQLITE_ROW) return std::optional<std::string>(s.text(0));
+  return std::optional<std::string>();
 }
 
 Result<std::vector<std::string>> Store::users_of_template(const std::string& id) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "proto/api.h"
 
 namespace sbx::daemon {
 
@@ -23,6 +24,7 @@ struct SandboxRecord {
   uint64_t memory_bytes = 0;
   int cpus = 0;
   uint64_t disk_bytes = 0;
+  uint64_t docker_bytes = 0;  ///< the private dockerd's volume
   std::string template_id;
   std::string user;        ///< default user for exec and run
   std::string created_at;  ///< RFC 3339 UTC
@@ -48,6 +50,13 @@ class Store {
   /// Replaces every mutable field of an existing record.
   Result<void> update(const SandboxRecord& r);
   Result<void> remove(const std::string& name);
+  /// Published ports of a sandbox, in publication order.
+  Result<std::vector<proto::PortMapping>> ports(const std::string& name);
+  /// Records a mapping; a second mapping of the same host address fails.
+  Result<void> add_port(const std::string& name, const proto::PortMapping& p);
+  Result<void> remove_port(const std::string& name, const proto::PortMapping& p);
+  /// Which sandbox, if any, has published this host address.
+  Result<std::optional<std::string>> port_owner(const std::string& host_ip, uint16_t host_port);
   /// Names of sandboxes whose disk is layered on `template_id`.
   Result<std::vector<std::string>> users_of_template(const std::string& template_id);
 

@@ -91,7 +91,13 @@ std::vector<std::string> qemu_argv(const VmConfig& cfg) {
     add({"-drive", "id=root,file=" + qemu_opt_escape(cfg.disk) +
                        ",format=qcow2,if=none,cache=writeback,"
                        "discard=unmap,detect-zeroes=unmap",
-         "-device", "virtio-blk-device,drive=root"});
+         "-device", "virtio-blk-device,drive=root,serial=sbx-root"});
+  }
+  if (!cfg.data_disk.empty()) {
+    add({"-drive", "id=data,file=" + qemu_opt_escape(cfg.data_disk) +
+                       ",format=raw,if=none,cache=writeback,"
+                       "discard=unmap,detect-zeroes=unmap",
+         "-device", "virtio-blk-device,drive=data,serial=sbx-data"});
   }
 
   if (cfg.workspace) {

@@ -46,6 +46,9 @@ struct VmConfig {
 
   /// Root disk: a qcow2 overlay.
   std::string disk;
+  /// Optional second disk (raw, sparse): the private dockerd's volume. The
+  /// guest sees it after the root disk (/dev/vdb).
+  std::string data_disk;
   std::optional<Workspace> workspace;
 
   /// Host-side unix sockets QEMU listens on.
