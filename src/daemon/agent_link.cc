@@ -159,7 +159,10 @@ Result<std::shared_ptr<AgentLink>> AgentLink::handshake(Fd fd, std::chrono::mill
     link->agent_info_ = h->json;
     break;
   }
-  link->reader_ = std::thread([raw = link.get()] { raw->reader_loop(); });
+  // The reader keeps the link alive while it runs, so the link can never be
+  // destroyed under it; owners end it with close(). The last reference may
+  // then drop on the reader thread itself, after the loop (see ~AgentLink).
+  link->reader_ = std::thread([self = link] { self->reader_loop(); });
   return link;
 }
 

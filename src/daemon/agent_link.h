@@ -78,7 +78,9 @@ class GuestChannel {
   uint64_t recv_outstanding_ = 0;                 // output not yet credited back
 };
 
-/// A synchronised connection to one guest agent. Thread-safe.
+/// A synchronised connection to one guest agent. Thread-safe. The link lives
+/// until close() is called or the guest goes away: its reader thread holds a
+/// reference, so dropping the last outside reference does not end it.
 class AgentLink : public std::enable_shared_from_this<AgentLink> {
  public:
   /// Connects to the chardev socket and performs the HELLO handshake,

@@ -20,6 +20,7 @@
 #include "image/kernel.h"
 #include "image/template_builder.h"
 #include "vm/accel.h"
+#include "vm/jail.h"
 #include "vm/tsc.h"
 #include "vm/vm_config.h"
 #include "vm/vm_process.h"
@@ -400,7 +401,14 @@ Result<void> SandboxManager::start_locked(SandboxRecord& rec) {
     return err(rec.last_error);
   };
 
-  auto vmp = vm::VmProcess::start(vc, log_);
+  vm::JailOptions jail;
+  if (::geteuid() == 0) {
+    // As root we can also take the network and the mount table away from
+    // QEMU: it needs neither (all I/O goes through sandboxd's sockets).
+    jail.private_network_namespace = true;
+    jail.private_mount_namespace = true;
+  }
+  auto vmp = vm::VmProcess::start(vc, log_, jail);
   if (!vmp) return fail(vmp.error().wrap("start QEMU"), "");
   auto run = std::make_shared<Running>();
   run->vm = std::make_unique<vm::VmProcess>(std::move(*vmp));

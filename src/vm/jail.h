@@ -35,6 +35,11 @@ struct JailOptions {
   /// compromised VMM reaches no network at all. Pathname unix sockets (QMP,
   /// agent, virtiofsd) still work. Needs CAP_SYS_ADMIN.
   bool private_network_namespace = false;
+  /// Drops from the capability bounding set what a VMM never needs (mknod,
+  /// mounts, modules, raw I/O, ptrace, network admin, ...), so that a root
+  /// QEMU compromised by its guest, or a guest driving its 9p server, cannot
+  /// create device nodes on the host. No effect for an unprivileged user.
+  bool drop_capabilities = true;
 };
 
 /// Forks and execs `argv` with stdin from /dev/null and stdout/stderr to

@@ -28,7 +28,9 @@ std::vector<std::string> virtiofsd_argv(const VmConfig& cfg,
   // --socket-path is a plain long option (no comma parsing); -o values go
   // through fuse_opt, which splits on unescaped commas.
   return {binary, "--socket-path=" + ws.virtiofsd_socket, "-o",
-          "source=" + fuse_opt_escape(ws.host_path), "-o", "cache=auto"};
+          "source=" + fuse_opt_escape(ws.host_path), "-o", "cache=auto",
+          // No device nodes on the host from the guest.
+          "-o", "modcaps=-mknod"};
 }
 
 std::string kernel_cmdline(const VmConfig& cfg) {

@@ -148,7 +148,7 @@ TEST(QemuCommand, VirtiofsdArgvEscapesFuseOptions) {
   EXPECT_EQ(virtiofsd_argv(c, "/v"),
             (std::vector<std::string>{"/v", "--socket-path=/r/a,b/vfs.sock",
                                       "-o", "source=/home/u/my\\,proj", "-o",
-                                      "cache=auto"}));
+                                      "cache=auto", "-o", "modcaps=-mknod"}));
 }
 
 TEST(QemuCommand, ValidateRejectsBadConfigs) {

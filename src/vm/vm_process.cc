@@ -197,6 +197,9 @@ Result<VmProcess> VmProcess::start(const VmConfig& cfg, Logger& log,
     // virtiofsd keeps an O_PATH descriptor per inode the guest looks up and
     // raises its own limit; a small cap would break large workspaces.
     vj.max_open_files = 0;
+    // virtiofsd sandboxes itself with namespaces (CAP_SYS_ADMIN) and drops
+    // mknod through its own modcaps option (virtiofsd_argv).
+    vj.drop_capabilities = false;
     auto pid = spawn_jailed(virtiofsd_argv(cfg, kVirtiofsd), lfd->get(), vj);
     if (!pid) return pid.error().wrap("start virtiofsd");
     vm.virtiofsd_.pid = *pid;

@@ -1,0 +1,79 @@
+// Escape attempts from inside a real guest (root in the VM): no network
+// device or route, no device nodes or symlink tricks through the workspace
+// share, nothing of the host beyond the workspace.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "base/files.h"
+#include "base/strings.h"
+#include "harness/harness.h"
+
+namespace sbx::testing {
+namespace {
+
+class EscapeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    env_ = new SbxEnv();
+    ws_ = env_->make_workspace("esc-ws");
+    secret_ = env_->root() + "/host-secret.txt";
+    (void)write_file_atomic(secret_, "TOP-SECRET-HOST-DATA\n");
+    auto r = sbx({"create", "--name", "esc", "--memory", "768m", "shell", ws_});
+    ok_ = r.code == 0;
+    if (!ok_) fprintf(stderr, "%s\n", r.all().c_str());
+  }
+  static void TearDownTestSuite() { delete env_; }
+  void SetUp() override { ASSERT_TRUE(ok_); }
+  static CmdResult guest(const std::string& script) {
+    return sbx({"exec", "-u", "root", "esc", "--", "sh", "-c", script});
+  }
+  static inline SbxEnv* env_ = nullptr;
+  static inline std::string ws_, secret_;
+  static inline bool ok_ = false;
+};
+
+TEST_F(EscapeTest, NoNetworkDeviceAndNoRoute) {
+  auto r = guest("ls /sys/class/net; echo ---; ip route; ip -6 route; echo end");
+  ASSERT_EQ(r.code, 0) << r.all();
+  EXPECT_EQ(r.out.substr(0, r.out.find("---")), "lo\n") << r.out;
+  EXPECT_EQ(r.out.substr(r.out.find("---")), "---\nend\n") << r.out;
+  auto c = guest("timeout 5 bash -c 'echo > /dev/tcp/10.0.2.2/22' 2>&1; echo rc=$?");
+  EXPECT_EQ(c.out.find("rc=0"), std::string::npos) << c.out;
+}
+
+TEST_F(EscapeTest, NoDeviceNodesThroughTheWorkspace) {
+  auto r = guest("mknod " + ws_ + "/evil-blk b 8 0 2>&1; mknod " + ws_ + "/evil-chr c 1 3 2>&1; echo done");
+  EXPECT_NE(r.out.find("done"), std::string::npos);
+  for (auto name : {"/evil-blk", "/evil-chr"}) {
+    struct stat st;
+    if (::lstat((ws_ + name).c_str(), &st) == 0) {
+      EXPECT_FALSE(S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode)) << name << " is a device on the host";
+    }
+  }
+}
+
+TEST_F(EscapeTest, SymlinksResolveInsideTheGuest) {
+  auto r = guest("ln -sf " + secret_ + " " + ws_ + "/link-out; cat " + ws_ + "/link-out 2>&1; "
+                 "ln -sf ../host-secret.txt " + ws_ + "/link-rel; cat " + ws_ + "/link-rel 2>&1; "
+                 "cat " + ws_ + "/../host-secret.txt 2>&1; echo end");
+  EXPECT_EQ(r.out.find("TOP-SECRET"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("end"), std::string::npos);
+}
+
+TEST_F(EscapeTest, HostFilesystemIsNotReachable) {
+  auto r = guest("grep -rl TOP-SECRET-HOST-DATA / --exclude-dir=proc --exclude-dir=sys 2>/dev/null | head -3; "
+                 "cat /proc/mounts");
+  EXPECT_EQ(r.out.find(secret_), std::string::npos) << r.out;
+  // Only the workspace comes from the host: one share, mounted at its path.
+  EXPECT_NE(r.out.find(" " + ws_ + " "), std::string::npos) << r.out;
+}
+
+TEST_F(EscapeTest, SandboxSocketsAreNotInTheGuest) {
+  auto r = guest("ls -la /run /tmp 2>&1; find / -name 'qmp.sock' -o -name 'sandboxd.sock' 2>/dev/null | "
+                 "grep -v ^/proc | head -3; echo end");
+  EXPECT_EQ(r.out.find("qmp.sock"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("sandboxd.sock"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace sbx::testing
