@@ -29,6 +29,9 @@ std::vector<std::string> virtiofsd_argv(const VmConfig& cfg,
   // through fuse_opt, which splits on unescaped commas.
   return {binary, "--socket-path=" + ws.virtiofsd_socket, "-o",
           "source=" + fuse_opt_escape(ws.host_path), "-o", "cache=auto",
+          // No cached names or attributes: an editor's rename-over on the
+          // host must be seen at once (the default 1 s gave stale reads).
+          "-o", "timeout=0",
           // No device nodes on the host from the guest.
           "-o", "modcaps=-mknod"};
 }

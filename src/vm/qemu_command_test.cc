@@ -148,7 +148,8 @@ TEST(QemuCommand, VirtiofsdArgvEscapesFuseOptions) {
   EXPECT_EQ(virtiofsd_argv(c, "/v"),
             (std::vector<std::string>{"/v", "--socket-path=/r/a,b/vfs.sock",
                                       "-o", "source=/home/u/my\\,proj", "-o",
-                                      "cache=auto", "-o", "modcaps=-mknod"}));
+                                      "cache=auto", "-o", "timeout=0", "-o",
+                                      "modcaps=-mknod"}));
 }
 
 TEST(QemuCommand, ValidateRejectsBadConfigs) {
