@@ -5,7 +5,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
+
+#include <regex>
 
 #include "base/child_process.h"
 #include "base/fd.h"
@@ -90,6 +95,53 @@ std::string SbxEnv::make_workspace(const std::string& name) {
   std::string p = root() + "/" + name;
   (void)make_dirs(p);
   return p;
+}
+
+namespace {
+Result<Fd> tcp_connect(uint16_t port) {
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return errno_error("socket");
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+    return errno_error("connect 127.0.0.1:" + std::to_string(port));
+  return fd;
+}
+}  // namespace
+
+Result<std::string> http_get(uint16_t port, const std::string& path) {
+  auto fd = tcp_connect(port);
+  if (!fd) return fd.error();
+  timeval tv{120, 0};
+  ::setsockopt(fd->get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  auto w = write_all(fd->get(), "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n");
+  if (!w) return w.error();
+  std::string resp;
+  for (;;) {
+    auto r = read_some(fd->get(), 1 << 20);
+    if (!r) return r.error().wrap("read response");
+    if (r->empty()) break;
+    resp += *r;
+  }
+  auto end = resp.find("\r\n\r\n");
+  if (end == std::string::npos) return err("no HTTP response (" + std::to_string(resp.size()) + " bytes)");
+  std::string head = resp.substr(0, end);
+  if (head.find(" 200 ") == std::string::npos) return err("HTTP status: " + head.substr(0, head.find('\r')));
+  return resp.substr(end + 4);
+}
+
+bool connect_refused(uint16_t port) {
+  auto fd = tcp_connect(port);
+  return !fd && fd.error().message.find("refused") != std::string::npos;
+}
+
+uint16_t published_port(const std::string& output) {
+  std::smatch m;
+  std::regex re("Published [0-9.]+:([0-9]+) -> [0-9]+/tcp");
+  if (std::regex_search(output, m, re)) return static_cast<uint16_t>(std::stoi(m[1]));
+  return 0;
 }
 
 std::vector<int> host_pids_matching(const std::string& needle) {

@@ -40,6 +40,14 @@ class SbxEnv {
   TempDir dir_;
 };
 
+/// A plain HTTP/1.0 GET to 127.0.0.1:port; returns the body (status 200
+/// only) or an error naming what went wrong.
+Result<std::string> http_get(uint16_t port, const std::string& path = "/");
+/// Whether a TCP connect to 127.0.0.1:port is refused.
+bool connect_refused(uint16_t port);
+/// Parses "Published 127.0.0.1:PORT -> N/tcp" and returns PORT (0 if absent).
+uint16_t published_port(const std::string& output);
+
 /// Pids of QEMU processes whose command line mentions `needle`.
 std::vector<int> qemu_pids_matching(const std::string& needle);
 /// Every pid on the host whose command line contains `needle`.
