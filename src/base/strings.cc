@@ -113,6 +113,23 @@ std::string format_size(uint64_t b) {
   return buf;
 }
 
+std::string percent_encode(std::string_view s, std::string_view also_plain) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    bool plain = std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+                 also_plain.find(static_cast<char>(c)) != std::string_view::npos;
+    if (plain) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
 std::string shell_quote(std::string_view s) {
   if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%") == std::string_view::npos)
     return std::string(s);

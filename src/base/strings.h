@@ -31,6 +31,10 @@ std::string format_size(uint64_t bytes);
 /// Parses a base-10 unsigned integer, rejecting junk and overflow.
 Result<uint64_t> parse_uint(std::string_view s);
 
+/// Percent-encodes every byte except ASCII letters, digits, "-_.~" and the
+/// characters in `also_plain` (URL path segments, kernel command lines).
+std::string percent_encode(std::string_view s, std::string_view also_plain = "");
+
 /// Quotes a string for a POSIX shell.
 std::string shell_quote(std::string_view s);
 

@@ -42,6 +42,12 @@ TEST(ShellQuote, QuotesWhenNeeded) {
   EXPECT_EQ(shell_quote(""), "''");
 }
 
+TEST(PercentEncode, KeepsOnlyUnreservedAndExtras) {
+  EXPECT_EQ(percent_encode("a b/c"), "a%20b%2Fc");
+  EXPECT_EQ(percent_encode("a b/c", "/"), "a%20b/c");
+  EXPECT_EQ(percent_encode("\xff"), "%FF");
+}
+
 TEST(ParseUint, Overflow) {
   EXPECT_FALSE(parse_uint("18446744073709551616").ok());
   EXPECT_EQ(*parse_uint("18446744073709551615"), 18446744073709551615ull);

@@ -55,20 +55,8 @@ uint64_t max_memory(const HostFacts& h) {
 }
 
 std::string cmdline_escape(std::string_view path) {
-  std::string out;
-  static const char* hex = "0123456789ABCDEF";
-  for (unsigned char c : path) {
-    bool plain = std::isalnum(c) || c == '/' || c == '_' || c == '-' || c == '.' || c == '~' ||
-                 c == '+' || c == ',';
-    if (plain) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
+  // The agent decodes %XX; '/' stays readable in console logs.
+  return percent_encode(path, "/+,");
 }
 
 namespace {
@@ -425,13 +413,7 @@ Result<void> SandboxManager::start_locked(SandboxRecord& rec) {
     return fail(link.error().wrap("boot sandbox '" + rec.name + "'"), tail);
   }
   run->link = *link;
-  {
-    std::lock_guard l(mu_);
-    running_[rec.name] = run;
-  }
-  rec.status = "running";
-  open_ports_locked(rec, *run);
-  (void)save(rec);
+  mark_running_locked(rec, run);
   log_.info("sandbox " + rec.name + " is running (qemu pid " + std::to_string(rec.qemu_pid) + ")");
   return ok();
 }
@@ -557,13 +539,7 @@ void SandboxManager::recover() {
       auto link = AgentLink::connect(vc.agent_socket, 30s, [vmraw] { return vmraw->alive(); }, log_);
       if (link) {
         run->link = *link;
-        {
-          std::lock_guard ml(mu_);
-          running_[rec.name] = run;
-        }
-        rec.status = "running";
-        open_ports_locked(rec, *run);
-        (void)save(rec);
+        mark_running_locked(rec, run);
         log_.info("re-adopted running sandbox " + rec.name);
         continue;
       }
@@ -576,6 +552,16 @@ void SandboxManager::recover() {
     (void)save(rec);
     (void)remove_tree(rt);
   }
+}
+
+void SandboxManager::mark_running_locked(SandboxRecord& rec, const std::shared_ptr<Running>& run) {
+  {
+    std::lock_guard l(mu_);
+    running_[rec.name] = run;
+  }
+  rec.status = "running";
+  open_ports_locked(rec, *run);
+  (void)save(rec);
 }
 
 void SandboxManager::open_ports_locked(SandboxRecord& rec, Running& run) {

@@ -115,6 +115,8 @@ class SandboxManager {
   /// Binds the stored ports of a running sandbox (failures are logged and
   /// reported in its error text; the sandbox keeps running).
   void open_ports_locked(SandboxRecord& rec, Running& run);
+  /// Registers a VM whose agent answered, opens its ports, saves "running".
+  void mark_running_locked(SandboxRecord& rec, const std::shared_ptr<Running>& run);
   Result<proto::PortMapping> publish_locked(SandboxRecord& rec, proto::PortMapping m);
 
   DaemonConfig cfg_;

@@ -3,6 +3,8 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "proto/json_util.h"
+
 #include "base/strings.h"
 
 namespace sbx::proto {
@@ -11,12 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-Result<json> parse_object(std::string_view text, const char* what) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object())
-    return err(std::string("malformed ") + what + ": not a JSON object");
-  return j;
-}
 
 // Reads `key` into `out` when present and of the right type; a present value
 // of the wrong type is an error.
@@ -90,7 +86,7 @@ std::string to_json(const VersionInfo& v) {
 }
 
 Result<VersionInfo> parse_version_info(std::string_view text) {
-  auto j = parse_object(text, "version info");
+  auto j = parse_json_object(text, "version info");
   if (!j) return j.error();
   VersionInfo v;
   for (auto r : {field(*j, "version", v.version), field(*j, "api", v.api),
@@ -102,7 +98,7 @@ Result<VersionInfo> parse_version_info(std::string_view text) {
 std::string to_json(const SandboxInfo& s) { return info_json(s).dump(); }
 
 Result<SandboxInfo> parse_sandbox_info(std::string_view text) {
-  auto j = parse_object(text, "sandbox");
+  auto j = parse_json_object(text, "sandbox");
   if (!j) return j.error();
   return info_from(*j);
 }
@@ -114,7 +110,7 @@ std::string to_json(const std::vector<SandboxInfo>& list) {
 }
 
 Result<std::vector<SandboxInfo>> parse_sandbox_list(std::string_view text) {
-  auto j = parse_object(text, "sandbox list");
+  auto j = parse_json_object(text, "sandbox list");
   if (!j) return j.error();
   auto it = j->find("sandboxes");
   if (it == j->end() || !it->is_array()) return err("sandbox list: missing 'sandboxes'");
@@ -138,7 +134,7 @@ std::string to_json(const CreateRequest& r) {
 }
 
 Result<CreateRequest> parse_create_request(std::string_view text) {
-  auto j = parse_object(text, "create request");
+  auto j = parse_json_object(text, "create request");
   if (!j) return j.error();
   CreateRequest r;
   for (auto x : {field(*j, "name", r.name), field(*j, "agent", r.agent),
@@ -165,7 +161,7 @@ std::string to_json(const ApiError& e) {
 }
 
 Result<ApiError> parse_api_error(std::string_view text) {
-  auto j = parse_object(text, "error");
+  auto j = parse_json_object(text, "error");
   if (!j) return j.error();
   ApiError e;
   for (auto r : {field(*j, "message", e.message), field(*j, "exit_code", e.exit_code)})
@@ -268,7 +264,7 @@ std::string format_port(const PortMapping& p) {
 std::string to_json(const PortMapping& p) { return port_json(p).dump(); }
 
 Result<PortMapping> parse_port_mapping(std::string_view text) {
-  auto j = parse_object(text, "port");
+  auto j = parse_json_object(text, "port");
   if (!j) return j.error();
   return port_from(*j);
 }
@@ -280,7 +276,7 @@ std::string to_json(const std::vector<PortMapping>& ports) {
 }
 
 Result<std::vector<PortMapping>> parse_port_list(std::string_view text) {
-  auto j = parse_object(text, "port list");
+  auto j = parse_json_object(text, "port list");
   if (!j) return j.error();
   auto it = j->find("ports");
   if (it == j->end() || !it->is_array()) return err("port list: missing 'ports'");
@@ -300,7 +296,7 @@ std::string to_json(const PruneResult& r) {
 }
 
 Result<PruneResult> parse_prune_result(std::string_view text) {
-  auto j = parse_object(text, "prune result");
+  auto j = parse_json_object(text, "prune result");
   if (!j) return j.error();
   PruneResult r;
   for (auto x : {field(*j, "sandboxes", r.sandboxes), field(*j, "artifacts", r.artifacts),

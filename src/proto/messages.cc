@@ -2,18 +2,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "proto/json_util.h"
+
 namespace sbx::proto {
 
 using nlohmann::json;
 
 namespace {
 
-Result<json> parse_object(std::string_view text, const char* what) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object())
-    return err(std::string("malformed ") + what + ": not a JSON object");
-  return j;
-}
 
 // Field readers: absent fields keep their default; wrong types are errors.
 Result<void> get_string(const json& j, const char* key, std::string& out) {
@@ -82,7 +78,7 @@ std::string to_json(const ExecRequest& r) {
 
 Result<ExecRequest> parse_exec_request(std::string_view text) {
   const char* what = "exec request";
-  auto j = parse_object(text, what);
+  auto j = parse_json_object(text, what);
   if (!j) return j.error();
   ExecRequest r;
   SBX_CHECK(get_strings(*j, "argv", r.argv, kMaxArgs));
@@ -107,7 +103,7 @@ std::string to_json(const TcpConnectRequest& r) {
 
 Result<std::string> open_kind(std::string_view text) {
   const char* what = "open request";
-  auto j = parse_object(text, what);
+  auto j = parse_json_object(text, what);
   if (!j) return j.error();
   std::string kind = "exec";
   SBX_CHECK(get_string(*j, "kind", kind));
@@ -117,7 +113,7 @@ Result<std::string> open_kind(std::string_view text) {
 
 Result<TcpConnectRequest> parse_tcp_connect(std::string_view text) {
   const char* what = "tcp connect request";
-  auto j = parse_object(text, what);
+  auto j = parse_json_object(text, what);
   if (!j) return j.error();
   TcpConnectRequest r;
   SBX_CHECK(get_string(*j, "host", r.host));
@@ -132,7 +128,7 @@ std::string to_json(const ExitInfo& e) {
 
 Result<ExitInfo> parse_exit(std::string_view text) {
   const char* what = "exit message";
-  auto j = parse_object(text, what);
+  auto j = parse_json_object(text, what);
   if (!j) return j.error();
   ExitInfo e;
   SBX_CHECK(get_int(*j, "exit_code", e.exit_code, 0, 255));
@@ -146,7 +142,7 @@ std::string to_json(const OpenFailure& f) {
 
 Result<OpenFailure> parse_open_failure(std::string_view text) {
   const char* what = "open failure";
-  auto j = parse_object(text, what);
+  auto j = parse_json_object(text, what);
   if (!j) return j.error();
   OpenFailure f;
   SBX_CHECK(get_string(*j, "error", f.error));
@@ -160,7 +156,7 @@ std::string to_json(const ControlRequest& r) {
 
 Result<ControlRequest> parse_control_request(std::string_view text) {
   const char* what = "control request";
-  auto j = parse_object(text, what);
+  auto j = parse_json_object(text, what);
   if (!j) return j.error();
   ControlRequest r;
   SBX_CHECK(get_int(*j, "id", r.id, 0, INT64_MAX));
@@ -177,7 +173,7 @@ std::string to_json(const ControlResponse& r) {
 
 Result<ControlResponse> parse_control_response(std::string_view text) {
   const char* what = "control response";
-  auto j = parse_object(text, what);
+  auto j = parse_json_object(text, what);
   if (!j) return j.error();
   ControlResponse r;
   SBX_CHECK(get_int(*j, "id", r.id, 0, INT64_MAX));
