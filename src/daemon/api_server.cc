@@ -199,6 +199,9 @@ void ApiServer::serve(int fd) {
       } else if (p.size() == 4 && p[3] == "start" && method == http::verb::post) {
         auto s = manager_.start(name);
         resp = s ? json_response(req, http::status::ok, proto::to_json(*s)) : error_response(req, s.error());
+      } else if (p.size() == 4 && p[3] == "docker" && method == http::verb::get) {
+        auto r = manager_.docker_state(name);
+        resp = r ? json_response(req, http::status::ok, *r) : error_response(req, r.error());
       } else if (p.size() == 4 && p[3] == "ports" && method == http::verb::get) {
         auto r = manager_.ports(name);
         resp = r ? json_response(req, http::status::ok, proto::to_json(*r)) : error_response(req, r.error());

@@ -673,6 +673,26 @@ Result<std::vector<proto::PortMapping>> SandboxManager::unpublish(const std::str
   return removed;
 }
 
+Result<std::string> SandboxManager::docker_state(const std::string& name) {
+  std::shared_ptr<Running> run;
+  {
+    auto m = lock_for(name);
+    std::lock_guard l(*m);
+    auto rec = load(name);
+    if (!rec) return rec.error();
+    refresh_locked(*rec);
+    if (rec->status != "running")
+      return err(kConflict, "sandbox '" + name + "' is not running");
+    std::lock_guard g(mu_);
+    run = running_[name];
+  }
+  if (!run || !run->link) return err(kConflict, "sandbox '" + name + "' is not running");
+  auto r = run->link->control("docker", 10s);
+  if (!r) return r.error();
+  if (!r->ok) return err("docker state: " + r->error);
+  return r->body;
+}
+
 Result<std::vector<std::string>> SandboxManager::reset() {
   auto recs = store_->list();
   if (!recs) return recs.error();

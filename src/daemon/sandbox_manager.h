@@ -90,6 +90,9 @@ class SandboxManager {
   /// any); 404 when none did.
   Result<std::vector<proto::PortMapping>> unpublish(const std::string& name,
                                                     const proto::PortMapping& m);
+  /// The private dockerd's state as the agent reports it: JSON
+  /// {"state": "absent|starting|running|failed", "since_ms": N}.
+  Result<std::string> docker_state(const std::string& name);
   /// Stops and deletes every sandbox.
   Result<std::vector<std::string>> reset();
   /// Removes stopped sandboxes and cached artefacts no sandbox uses.

@@ -16,6 +16,8 @@
 //          daemon->client: DATA stdout, DATA_ERR, WINDOW, EXIT), with the
 //          same credit rules as the agent link. A command that cannot start
 //          is answered with a JSON error carrying "exit_code" 126/127.
+//   GET    /v1/sandboxes/NAME/docker       -> {"state": "absent|starting|running|failed",
+//          "since_ms": N} from the guest agent (409 when not running)
 //   GET    /v1/sandboxes/NAME/ports        -> {"ports": [PortMapping...]}
 //   POST   /v1/sandboxes/NAME/ports  PortMapping (host_port 0: the first free
 //          port from 49152) -> 201 PortMapping as bound
