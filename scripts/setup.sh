@@ -13,8 +13,8 @@ packages=(
   qemu-system-x86 qemu-utils
   # guest image: kernel download/unpack, root filesystem, initramfs
   mmdebstrap e2fsprogs cpio xz-utils kmod dpkg apt ca-certificates
-  # tests: terminal sessions
-  tmux
+  # tests: terminal sessions, and the shells whose completion scripts are checked
+  tmux zsh fish
 )
 
 missing=()

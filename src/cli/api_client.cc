@@ -215,6 +215,64 @@ Result<void> ApiClient::remove(const std::string& name, bool force) {
   return ok();
 }
 
+Result<std::string> ApiClient::get_json(const std::string& name) {
+  auto r = request("GET", sandbox_target(name), "", kShortTimeout);
+  if (!r) return r.error();
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return fail("malformed sandbox from sandboxd");
+  return j.dump(2);
+}
+
+Result<std::vector<proto::PortMapping>> ApiClient::ports(const std::string& name) {
+  auto r = request("GET", sandbox_target(name, "/ports"), "", kShortTimeout);
+  if (!r) return r.error();
+  auto l = proto::parse_port_list(r->body);
+  if (!l) return fail(l.error().message);
+  return l;
+}
+
+Result<proto::PortMapping> ApiClient::publish(const std::string& name,
+                                              const proto::PortMapping& p) {
+  auto r = request("POST", sandbox_target(name, "/ports"), proto::to_json(p), kShortTimeout);
+  if (!r) return r.error();
+  auto m = proto::parse_port_mapping(r->body);
+  if (!m) return fail(m.error().message);
+  return m;
+}
+
+Result<std::vector<proto::PortMapping>> ApiClient::unpublish(const std::string& name,
+                                                             const proto::PortMapping& p) {
+  auto r = request("POST", sandbox_target(name, "/ports/unpublish"), proto::to_json(p),
+                   kShortTimeout);
+  if (!r) return r.error();
+  auto l = proto::parse_port_list(r->body);
+  if (!l) return fail(l.error().message);
+  return l;
+}
+
+Result<std::vector<std::string>> ApiClient::reset() {
+  // Stops every VM: as slow as the slowest stop.
+  auto r = request("POST", "/v1/reset", "", kLongTimeout);
+  if (!r) return r.error();
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("removed") || !j["removed"].is_array())
+    return fail("malformed reset answer from sandboxd");
+  std::vector<std::string> names;
+  for (auto& n : j["removed"]) {
+    if (!n.is_string()) return fail("malformed reset answer from sandboxd");
+    names.push_back(n.get<std::string>());
+  }
+  return names;
+}
+
+Result<proto::PruneResult> ApiClient::prune(bool dry_run) {
+  auto r = request("POST", dry_run ? "/v1/prune?dry_run=1" : "/v1/prune", "", kLongTimeout);
+  if (!r) return r.error();
+  auto p = proto::parse_prune_result(r->body);
+  if (!p) return fail(p.error().message);
+  return p;
+}
+
 Result<void> ApiClient::shutdown() {
   auto r = request("POST", "/v1/shutdown", "", kShortTimeout);
   if (!r) return r.error();

@@ -59,6 +59,21 @@ class ApiClient {
   Result<proto::SandboxInfo> stop(const std::string& name);
   /// DELETE /v1/sandboxes/NAME[?force=1]
   Result<void> remove(const std::string& name, bool force);
+  /// GET /v1/sandboxes/NAME as the daemon's JSON text, pretty-printed
+  /// (for `inspect --json`: fields this client does not know survive).
+  Result<std::string> get_json(const std::string& name);
+  /// GET /v1/sandboxes/NAME/ports
+  Result<std::vector<proto::PortMapping>> ports(const std::string& name);
+  /// POST /v1/sandboxes/NAME/ports: the mapping as bound (host port chosen
+  /// by the daemon when 0).
+  Result<proto::PortMapping> publish(const std::string& name, const proto::PortMapping& p);
+  /// POST /v1/sandboxes/NAME/ports/unpublish: the mappings removed.
+  Result<std::vector<proto::PortMapping>> unpublish(const std::string& name,
+                                                    const proto::PortMapping& p);
+  /// POST /v1/reset: names of the sandboxes removed.
+  Result<std::vector<std::string>> reset();
+  /// POST /v1/prune[?dry_run=1]
+  Result<proto::PruneResult> prune(bool dry_run);
   /// POST /v1/shutdown
   Result<void> shutdown();
   /// POST /v1/sandboxes/NAME/exec with an upgrade to sbx-exec/1. On success

@@ -37,6 +37,29 @@ void scripted(const FakeRequest& r, int fd) {
     s.workspace = req->workspace;
     return testing::respond(fd, 201, proto::to_json(s));
   }
+  if (t == "/v1/sandboxes/shell-a" && r.method == "GET")
+    return testing::respond(fd, 200, R"({"name":"shell-a","agent":"shell","status":"running","workspace":"/w/a"})");
+  if (t == "/v1/sandboxes/b" && r.method == "GET")
+    return testing::respond(fd, 200, R"({"name":"b","agent":"shell","status":"failed","workspace":"/w/b",)"
+                                     R"("error":"boot timed out\nconsole: tail"})");
+  if (t == "/v1/sandboxes/shell-a/ports" && r.method == "GET")
+    return testing::respond(fd, 200, R"({"ports":[{"host_ip":"127.0.0.1","host_port":49152,"sandbox_port":5000,"proto":"tcp"}]})");
+  if (t == "/v1/sandboxes/shell-a/ports" && r.method == "POST") {
+    auto p = proto::parse_port_mapping(r.body);
+    if (p->host_port == 0) p->host_port = 49153;
+    return testing::respond(fd, 201, proto::to_json(*p));
+  }
+  if (t == "/v1/sandboxes/shell-a/ports/unpublish") {
+    auto p = proto::parse_port_mapping(r.body);
+    if (p->host_port != 49152) return testing::respond(fd, 404, R"({"message":"no such mapping"})");
+    return testing::respond(fd, 200, R"({"ports":[{"host_ip":"127.0.0.1","host_port":49152,"sandbox_port":5000,"proto":"tcp"}]})");
+  }
+  if (t == "/v1/reset") return testing::respond(fd, 200, R"({"removed":["shell-a","b"]})");
+  if (t == "/v1/prune" || t == "/v1/prune?dry_run=1")
+    return testing::respond(fd, 200, std::string(R"({"sandboxes":["b"],"artifacts":[],"bytes":1048576,"dry_run":)") +
+                                         (t == "/v1/prune" ? "false}" : "true}"));
+  if (t == "/v1/sandboxes/shell-a?force=1" && r.method == "DELETE")
+    return testing::respond(fd, 204, "");
   if (t == "/v1/sandboxes/shell-a" && r.method == "DELETE")
     return testing::respond(fd, 409, R"({"message":"sandbox 'shell-a' is running"})");
   if (t == "/v1/sandboxes/shell-a/exec") {
@@ -219,6 +242,134 @@ TEST_F(AppTest, VersionAndDaemonStatus) {
   // Commands that need the daemon try to start it and explain the failure.
   EXPECT_EQ(run({"ls"}), kExitFailure);
   EXPECT_NE(err.str().find("no-such-sandboxd does not exist"), std::string::npos);
+}
+
+bool saw(FakeDaemon& f, const std::string& method, const std::string& target) {
+  for (auto& r : f.requests())
+    if (r.method == method && r.target == target) return true;
+  return false;
+}
+
+TEST_F(AppTest, RunAttachesABashLoginShellWithAgentArguments) {
+  EXPECT_EQ(run({"run", "shell-a", "--", "-c", "exit 3"}), 7) << err.str();
+  EXPECT_EQ(out.str(), "Starting shell agent in sandbox 'shell-a'...\nWorkspace: /w/a\n");
+  auto req = proto::parse_exec_request(fake->requests().back().body);
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->argv, (std::vector<std::string>{"bash", "-l", "-c", "exit 3"}));
+  EXPECT_EQ(req->cwd, "/w/a");
+  EXPECT_TRUE(req->user.empty());  // the daemon picks the sandbox's user
+  EXPECT_FALSE(req->tty);          // stdin is a pipe here: no PTY, no raw mode
+  EXPECT_FALSE(saw(*fake, "DELETE", "/v1/sandboxes/shell-a?force=1"));
+}
+
+TEST_F(AppTest, RunRmRemovesTheSandboxAfterTheSession) {
+  EXPECT_EQ(run({"run", "--rm", "shell-a"}), 7) << err.str();
+  EXPECT_TRUE(saw(*fake, "DELETE", "/v1/sandboxes/shell-a?force=1"));
+}
+
+TEST_F(AppTest, RunRefusesConflictsBeforeAnyRequest) {
+  EXPECT_EQ(run({"run", "-d", "--rm", "shell-a"}), kExitFailure);
+  EXPECT_NE(err.str().find("--rm and -d"), std::string::npos);
+  EXPECT_EQ(run({"run", "-p", "99999", "shell-a"}), kExitFailure);
+  EXPECT_NE(err.str().find("99999"), std::string::npos) << err.str();
+  EXPECT_EQ(run({"run", "-d", "shell-a", "--", "x"}), kExitFailure);
+  EXPECT_EQ(mutating_requests(), 0u);
+}
+
+TEST_F(AppTest, CreateSendsPortsAndDockerSize) {
+  ASSERT_EQ(run({"create", "-q", "--name", "p", "-p", "8080:5000", "--publish", "3000",
+                 "--docker-size", "20g", "shell", dir->path()}), 0) << err.str();
+  auto req = proto::parse_create_request(fake->requests().back().body);
+  ASSERT_TRUE(req);
+  ASSERT_EQ(req->ports.size(), 2u);
+  EXPECT_EQ(req->ports[0].host_port, 8080);
+  EXPECT_EQ(req->ports[0].sandbox_port, 5000);
+  EXPECT_EQ(req->ports[1].host_port, 0);
+  EXPECT_EQ(req->ports[1].sandbox_port, 3000);
+  EXPECT_EQ(req->docker_bytes, 20ull << 30);
+  EXPECT_EQ(run({"create", "--docker-size", "lots", "shell", dir->path()}), kExitFailure);
+  EXPECT_NE(err.str().find("invalid --docker-size 'lots'"), std::string::npos);
+}
+
+TEST_F(AppTest, PortsListPublishUnpublishAndJson) {
+  ASSERT_EQ(run({"ports", "shell-a"}), 0) << err.str();
+  EXPECT_EQ(out.str(), "HOST              SANDBOX PORT\n127.0.0.1:49152   5000/tcp\n");
+  ASSERT_EQ(run({"ports", "shell-a", "--publish", "5001"}), 0) << err.str();
+  EXPECT_EQ(out.str(), "Published 127.0.0.1:49153 -> 5001/tcp\n");
+  auto sent = proto::parse_port_mapping(fake->requests().back().body);
+  ASSERT_TRUE(sent);
+  EXPECT_EQ(sent->host_port, 0);
+  ASSERT_EQ(run({"ports", "shell-a", "--unpublish", "49152"}), 0) << err.str();
+  EXPECT_EQ(out.str(), "Unpublished 127.0.0.1:49152 -> 5000/tcp\n");
+  EXPECT_EQ(run({"ports", "shell-a", "--unpublish", "1234"}), kExitFailure);
+  EXPECT_NE(err.str().find("no published port of sandbox 'shell-a' matches '1234'"),
+            std::string::npos) << err.str();
+  ASSERT_EQ(run({"ports", "--json", "shell-a"}), 0);
+  auto j = nlohmann::json::parse(out.str(), nullptr, false);
+  ASSERT_TRUE(j.is_array());
+  EXPECT_EQ(j[0]["sandbox_port"], 5000);
+}
+
+TEST_F(AppTest, PortSpecsAreCheckedBeforeTheDaemon) {
+  size_t before = fake->requests().size();
+  EXPECT_EQ(run({"ports", "shell-a", "--publish", "80/udp"}), kExitFailure);
+  EXPECT_NE(err.str().find("udp"), std::string::npos);
+  EXPECT_EQ(run({"ports", "shell-a", "--unpublish", "x:y"}), kExitFailure);
+  EXPECT_EQ(fake->requests().size(), before);
+}
+
+TEST_F(AppTest, ResetAndPruneNeedATerminalOrForce) {
+  EXPECT_EQ(run({"reset"}), kExitFailure);
+  EXPECT_NE(err.str().find("sbx reset -f"), std::string::npos) << err.str();
+  EXPECT_EQ(run({"prune"}), kExitFailure);
+  EXPECT_FALSE(saw(*fake, "POST", "/v1/reset"));
+  EXPECT_FALSE(saw(*fake, "POST", "/v1/prune"));
+  ASSERT_EQ(run({"reset", "-f"}), 0) << err.str();
+  EXPECT_EQ(out.str(), "Removed sandbox 'shell-a'\nRemoved sandbox 'b'\nRemoved 2 sandboxes\n");
+  ASSERT_EQ(run({"prune", "--dry-run"}), 0) << err.str();
+  EXPECT_NE(out.str().find("Would remove sandbox 'b'"), std::string::npos) << out.str();
+  EXPECT_FALSE(saw(*fake, "POST", "/v1/prune"));
+  ASSERT_EQ(run({"prune", "-f", "--json"}), 0) << err.str();
+  auto j = nlohmann::json::parse(out.str(), nullptr, false);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["bytes"], 1048576);
+}
+
+TEST_F(AppTest, InspectShowsDetailsErrorsAndJson) {
+  ASSERT_EQ(run({"inspect", "b"}), 0) << err.str();
+  EXPECT_NE(out.str().find("Status:    failed"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("  console: tail\n"), std::string::npos) << out.str();
+  EXPECT_EQ(out.str().find('\033'), std::string::npos);  // stdout is not a terminal
+  ASSERT_EQ(run({"inspect", "--json", "shell-a"}), 0);
+  auto j = nlohmann::json::parse(out.str(), nullptr, false);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["status"], "running");
+  EXPECT_EQ(run({"inspect", "ghost"}), kExitFailure);
+  EXPECT_NE(err.str().find("sandbox 'ghost' not found"), std::string::npos);
+}
+
+TEST_F(AppTest, CpRefusesBadArgumentsAndMissingSources) {
+  EXPECT_EQ(run({"cp", "a", "b"}), kExitFailure);
+  EXPECT_NE(err.str().find("SANDBOX:PATH"), std::string::npos);
+  EXPECT_EQ(run({"cp", dir->path() + "/missing", "shell-a:/tmp"}), kExitFailure);
+  EXPECT_NE(err.str().find("/missing' does not exist"), std::string::npos) << err.str();
+  EXPECT_EQ(mutating_requests(), 0u);
+}
+
+TEST_F(AppTest, EveryCommandHasHelpWithAnExample) {
+  for (auto* c : {"create", "ls", "exec", "run", "stop", "rm", "ports", "inspect", "cp", "reset",
+                  "prune", "completion", "version", "daemon"}) {
+    EXPECT_EQ(run({c, "--help"}), 0) << c;
+    EXPECT_NE(out.str().find("Example"), std::string::npos) << c;
+  }
+}
+
+TEST_F(AppTest, CompletionCoversTheCommandTree) {
+  ASSERT_EQ(run({"completion", "bash"}), 0) << err.str();
+  for (auto* w : {"complete -F _sbx sbx", "ports", "--publish", "--unpublish", "--docker-size",
+                  "--rm", "--dry-run", "sbx ls -q"})
+    EXPECT_NE(out.str().find(w), std::string::npos) << w;
+  EXPECT_EQ(run({"completion", "powershell"}), kExitFailure);
 }
 
 }  // namespace

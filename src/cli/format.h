@@ -16,6 +16,22 @@ std::string format_ports(const std::vector<proto::PortMapping>& ports);
 std::string format_sandbox_table(const std::vector<proto::SandboxInfo>& list);
 /// The lines printed after a successful create (ending in a newline).
 std::string format_created(const proto::SandboxInfo& s, bool colour);
+/// Rows as columns padded to the widest cell plus three spaces, trailing
+/// blanks trimmed; the first row is the header.
+std::string format_table(const std::vector<std::vector<std::string>>& rows);
+/// `sbx ports` table: HOST and SANDBOX PORT; a header only when empty.
+std::string format_port_table(const std::vector<proto::PortMapping>& ports);
+/// "Published 127.0.0.1:49152 -> 5000/tcp\n" (the seed transcript's shape).
+std::string format_published(const proto::PortMapping& p);
+/// "Unpublished 127.0.0.1:49152 -> 5000/tcp\n"
+std::string format_unpublished(const proto::PortMapping& p);
+/// What `sbx prune` removed (or would remove, for a dry run) and the space.
+std::string format_prune(const proto::PruneResult& r);
+/// `sbx inspect` as "Key: value" lines; a failed sandbox's error and
+/// console tail follow, indented. Status is coloured only when `colour`.
+std::string format_inspect(const proto::SandboxInfo& s, bool colour);
+/// Wraps `text` in the SGR colour `sgr` (e.g. "32" green) when `colour`.
+std::string paint(const std::string& text, const char* sgr, bool colour);
 /// "Error: <message>\n"
 std::string format_error(const std::string& message);
 

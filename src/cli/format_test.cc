@@ -58,6 +58,60 @@ TEST(Format, ColourOnlyOnATerminalWithoutNoColor) {
   EXPECT_TRUE(use_colour(true, ""));  // no-color.org: empty means unset
 }
 
+proto::PortMapping port(uint16_t host, uint16_t sandbox) {
+  proto::PortMapping p;
+  p.host_port = host;
+  p.sandbox_port = sandbox;
+  return p;
+}
+
+TEST(Format, PublishedLinesFollowTheSeedTranscript) {
+  EXPECT_EQ(format_published(port(49152, 5000)), "Published 127.0.0.1:49152 -> 5000/tcp\n");
+  EXPECT_EQ(format_unpublished(port(49152, 5000)), "Unpublished 127.0.0.1:49152 -> 5000/tcp\n");
+}
+
+TEST(Format, PortTableHasHostAndSandboxColumns) {
+  EXPECT_EQ(format_port_table({}), "HOST   SANDBOX PORT\n");
+  EXPECT_EQ(format_port_table({port(49152, 5000), port(8080, 80)}),
+            "HOST              SANDBOX PORT\n"
+            "127.0.0.1:49152   5000/tcp\n"
+            "127.0.0.1:8080    80/tcp\n");
+}
+
+TEST(Format, PruneSaysWhatGoesAndTheSpace) {
+  proto::PruneResult r;
+  r.sandboxes = {"old"};
+  r.artifacts = {"template shell-abc"};
+  r.bytes = 3ull << 30;
+  r.dry_run = true;
+  auto dry = format_prune(r);
+  EXPECT_NE(dry.find("Would remove sandbox 'old'\n"), std::string::npos) << dry;
+  EXPECT_NE(dry.find("Would remove template shell-abc\n"), std::string::npos) << dry;
+  EXPECT_NE(dry.find("would be freed: "), std::string::npos) << dry;
+  r.dry_run = false;
+  auto done = format_prune(r);
+  EXPECT_NE(done.find("Removed sandbox 'old'\n"), std::string::npos) << done;
+  EXPECT_NE(done.find("Space freed: "), std::string::npos) << done;
+  EXPECT_EQ(format_prune(proto::PruneResult{}).rfind("Nothing to prune\n", 0), 0u);
+}
+
+TEST(Format, InspectShowsStatusAndTheFailure) {
+  auto s = box("b", "failed", "/w/b");
+  s.ports = {port(49152, 5000)};
+  s.error = "guest did not boot\n[ 1.0] console line";
+  auto plain = format_inspect(s, false);
+  EXPECT_NE(plain.find("Name:      b\n"), std::string::npos) << plain;
+  EXPECT_NE(plain.find("Status:    failed\n"), std::string::npos) << plain;
+  EXPECT_NE(plain.find("Ports:     127.0.0.1:49152->5000/tcp\n"), std::string::npos) << plain;
+  EXPECT_NE(plain.find("Error:\n  guest did not boot\n  [ 1.0] console line\n"),
+            std::string::npos) << plain;
+  EXPECT_EQ(plain.find('\033'), std::string::npos);
+  auto coloured = format_inspect(s, true);
+  EXPECT_NE(coloured.find("\033[31mfailed\033[0m"), std::string::npos) << coloured;
+  // A healthy sandbox has no error section.
+  EXPECT_EQ(format_inspect(box("a", "running", "/w"), false).find("Error"), std::string::npos);
+}
+
 TEST(Format, ErrorsArePrefixed) { EXPECT_EQ(format_error("boom"), "Error: boom\n"); }
 
 }  // namespace

@@ -3,6 +3,10 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <cerrno>
+
+#include "base/strings.h"
+
 namespace sbx::cli {
 
 Result<RawTerminal> RawTerminal::enter(int fd) {
@@ -30,6 +34,22 @@ std::optional<std::pair<uint16_t, uint16_t>> window_size(int fd) {
 bool use_colour(bool is_tty, const char* no_color_env) {
   if (no_color_env != nullptr && *no_color_env != '\0') return false;
   return is_tty;
+}
+
+bool confirm(int in_fd, std::ostream& out, const std::string& question) {
+  out << question;
+  out.flush();
+  // Byte by byte: nothing past the newline may be taken from the terminal.
+  std::string line;
+  for (;;) {
+    char c;
+    ssize_t n = ::read(in_fd, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || c == '\n') break;
+    line += c;
+  }
+  auto a = to_lower(trim(line));
+  return a == "y" || a == "yes";
 }
 
 }  // namespace sbx::cli

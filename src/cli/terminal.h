@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <ostream>
+#include <string>
 #include <utility>
 
 #include "base/result.h"
@@ -38,5 +40,9 @@ std::optional<std::pair<uint16_t, uint16_t>> window_size(int fd);
 /// Colour is used only on a terminal and never when NO_COLOR is set to a
 /// non-empty value (per no-color.org). `no_color_env` is getenv("NO_COLOR").
 bool use_colour(bool is_tty, const char* no_color_env);
+
+/// Prints `question` (e.g. "... Continue? [y/N] ") on `out` and reads one
+/// line from `in_fd`. Only "y" or "yes" (any case) agree; EOF refuses.
+bool confirm(int in_fd, std::ostream& out, const std::string& question);
 
 }  // namespace sbx::cli

@@ -1,0 +1,119 @@
+// The bodies of the sbx commands, apart from their CLI11 wiring (app.cc).
+// Each returns the process exit code; sbx's own failures are thrown as
+// Failure inside and turned into "Error: ..." and 125 by guarded().
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/paths.h"
+#include "cli/api_client.h"
+#include "cli/app.h"
+#include "proto/api.h"
+
+namespace sbx::cli {
+
+/// Flags shared by `create` and `run` for a new sandbox.
+struct NewSandboxOpts {
+  std::string name;
+  std::string memory;
+  int cpus = 0;
+  std::vector<std::string> publish;  ///< -p specs
+  std::string docker_size;           ///< --docker-size
+};
+
+/// `sbx create`
+struct CreateOpts {
+  NewSandboxOpts sandbox;
+  bool quiet = false;
+  std::string agent;
+  std::string path;
+};
+
+/// `sbx exec`
+struct ExecOpts {
+  bool interactive = false;
+  bool tty = false;
+  bool detach = false;
+  std::vector<std::string> env;
+  std::vector<std::string> env_files;
+  std::string workdir;
+  std::string user;
+  std::string sandbox;
+  std::vector<std::string> command;
+};
+
+/// `sbx run`
+struct RunOpts {
+  std::string target;               ///< a sandbox, or an agent
+  std::vector<std::string> paths;   ///< workspace (only one supported)
+  NewSandboxOpts sandbox;
+  std::vector<std::string> env;
+  std::vector<std::string> env_files;
+  bool detach = false;
+  bool remove = false;              ///< --rm
+  std::vector<std::string> agent_args;  ///< after "--"
+};
+
+/// `sbx ports`
+struct PortsOpts {
+  std::string sandbox;
+  std::vector<std::string> publish;
+  std::vector<std::string> unpublish;
+  bool json = false;
+};
+
+/// The entry command of an agent's session: for `shell`, a login bash
+/// (plus the user's arguments) in the workspace.
+std::vector<std::string> agent_command(const std::string& agent,
+                                       const std::vector<std::string>& agent_args);
+
+/// Runs sbx commands against the daemon, writing to a Console.
+class Commands {
+ public:
+  explicit Commands(Console& con) : con_(con) {}
+
+  int create(const CreateOpts& o);
+  int ls(bool json, bool quiet);
+  int exec(ExecOpts o);
+  int run(const RunOpts& o);
+  int stop(const std::vector<std::string>& names);
+  int rm(const std::vector<std::string>& names, bool force, bool all);
+  int ports(const PortsOpts& o);
+  int reset(bool force);
+  int prune(bool dry_run, bool force, bool json);
+  int inspect(const std::string& name, bool json);
+  int cp(const std::string& src, const std::string& dst);
+  int version();
+  int daemon_start();
+  int daemon_stop();
+  int daemon_status(bool json);
+
+  /// Runs a command body, turning a Failure into "Error: ..." and 125.
+  int guarded(const std::function<int()>& body);
+
+ private:
+  ApiClient& daemon();
+  ApiClient& client();
+  const Paths& paths();
+  bool colour();
+  /// Asks before something destructive: on a terminal unless `force`;
+  /// without a terminal and without -f it refuses (scripts must say -f).
+  bool confirmed(const std::string& question, bool force, const std::string& flag_hint);
+
+  proto::SandboxInfo create_sandbox(const std::string& agent, const std::string& path,
+                                    const NewSandboxOpts& o, bool allow_existing,
+                                    bool* existed);
+  int attach(const proto::SandboxInfo& s, const RunOpts& o);
+  int stream(const std::string& sandbox, const proto::ExecRequest& req, bool interactive,
+             bool raw_terminal);
+
+  Console& con_;
+  std::optional<Paths> paths_;
+  std::optional<ApiClient> client_;
+  bool daemon_checked_ = false;
+};
+
+}  // namespace sbx::cli
