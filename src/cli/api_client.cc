@@ -1,5 +1,7 @@
 #include "cli/api_client.h"
 
+#include "base/strings.h"
+
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -70,22 +72,7 @@ struct Exchange {
 
 }  // namespace
 
-std::string encode_path_segment(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                 (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
-    if (plain) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
+std::string encode_path_segment(const std::string& s) { return percent_encode(s); }
 
 bool ApiClient::daemon_absent() const {
   return failure_.connect_errno == ENOENT || failure_.connect_errno == ECONNREFUSED;
