@@ -210,6 +210,15 @@ Result<std::string> ApiClient::get_json(const std::string& name) {
   return j.dump(2);
 }
 
+Result<std::string> ApiClient::docker_state(const std::string& name) {
+  auto r = request("GET", sandbox_target(name, "/docker"), "", kShortTimeout);
+  if (!r) return r.error();
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j["state"].is_string())
+    return fail("malformed docker state from sandboxd");
+  return j["state"].get<std::string>();
+}
+
 Result<std::vector<proto::PortMapping>> ApiClient::ports(const std::string& name) {
   auto r = request("GET", sandbox_target(name, "/ports"), "", kShortTimeout);
   if (!r) return r.error();

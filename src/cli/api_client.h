@@ -62,6 +62,8 @@ class ApiClient {
   /// GET /v1/sandboxes/NAME as the daemon's JSON text, pretty-printed
   /// (for `inspect --json`: fields this client does not know survive).
   Result<std::string> get_json(const std::string& name);
+  /// The private dockerd's state ("absent", "starting", "running", "failed").
+  Result<std::string> docker_state(const std::string& name);
   /// GET /v1/sandboxes/NAME/ports
   Result<std::vector<proto::PortMapping>> ports(const std::string& name);
   /// POST /v1/sandboxes/NAME/ports: the mapping as bound (host port chosen

@@ -299,9 +299,29 @@ int Commands::exec(ExecOpts o) {
   return stream(o.sandbox, req, o.interactive, raw);
 }
 
+void Commands::wait_for_docker(const std::string& name) {
+  // The agent starts dockerd at boot; a session that would find it not yet
+  // answering waits here instead, and says why. Errors (no sandboxd route,
+  // a stopped sandbox) just skip the wait: the session matters more.
+  auto& c = daemon();
+  auto st = c.docker_state(name);
+  if (!st || *st != "starting") return;
+  con_.out << "INFO: Starting Docker daemon\n";
+  con_.out.flush();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    st = c.docker_state(name);
+    if (!st || *st != "starting") break;
+  }
+  if (st && *st == "failed")
+    con_.err << "WARNING: the sandbox's Docker daemon failed to start; see /var/log/dockerd.log in the sandbox\n";
+}
+
 int Commands::attach(const proto::SandboxInfo& s, const RunOpts& o) {
   con_.out << "Starting " << s.agent << " agent in sandbox '" << s.name << "'...\n";
   con_.out << "Workspace: " << (s.workspace.empty() ? "(none)" : s.workspace) << "\n";
+  wait_for_docker(s.name);
   ExecOpts e;
   e.sandbox = s.name;
   e.interactive = true;

@@ -107,6 +107,9 @@ class Commands {
                                     const NewSandboxOpts& o, bool allow_existing,
                                     bool* existed);
   int attach(const proto::SandboxInfo& s, const RunOpts& o);
+  /// Prints "INFO: Starting Docker daemon" and waits while the guest's
+  /// dockerd is still starting, as Docker's sbx does before a session.
+  void wait_for_docker(const std::string& name);
   int stream(const std::string& sandbox, const proto::ExecRequest& req, bool interactive,
              bool raw_terminal);
 
