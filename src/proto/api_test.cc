@@ -120,6 +120,8 @@ TEST(OpenKind, TcpAndExec) {
   ASSERT_TRUE(t.ok());
   EXPECT_EQ(t->port, 5000);
   EXPECT_FALSE(parse_tcp_connect("{\"port\":0}").ok());
+  EXPECT_FALSE(parse_tcp_connect("{\"host\":\"127.0.0.1\"}").ok());  // fuzz finding
+  EXPECT_FALSE(parse_tcp_connect("{}").ok());
   EXPECT_FALSE(parse_tcp_connect("{\"port\":70000}").ok());
 }
 

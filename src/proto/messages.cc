@@ -116,6 +116,7 @@ Result<TcpConnectRequest> parse_tcp_connect(std::string_view text) {
   auto j = parse_json_object(text, what);
   if (!j) return j.error();
   TcpConnectRequest r;
+  if (!j->contains("port")) return err("tcp connect request: missing port");
   SBX_CHECK(get_string(*j, "host", r.host));
   SBX_CHECK(get_int(*j, "port", r.port, 1, 65535));
   if (r.host.empty() || r.host.size() > 253) return err("tcp connect request: bad host");
