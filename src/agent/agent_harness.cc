@@ -23,11 +23,12 @@ proto::ExecRequest exec(std::vector<std::string> argv) {
   return r;
 }
 
-AgentHarness::AgentHarness() {
+AgentHarness::AgentHarness(std::vector<std::string> extra_args) {
   auto sp = socket_pair();
   if (!sp) return;
   SpawnOptions o;
   o.argv = {SBX_AGENT_PATH, "--serve-fd", "0"};
+  o.argv.insert(o.argv.end(), extra_args.begin(), extra_args.end());
   o.stdin_fd = sp->second.get();
   o.die_with_parent = true;
   auto child = ChildProcess::spawn(o);

@@ -30,7 +30,8 @@ struct ExecOutcome {
 class AgentHarness {
  public:
   /// Starts `sbx-agent --serve-fd 0` with one end of a socketpair as stdin.
-  AgentHarness();
+  /// `extra_args` follow "--serve-fd 0" (e.g. the --dockerd test options).
+  explicit AgentHarness(std::vector<std::string> extra_args = {});
   ~AgentHarness();
 
   bool started() const { return link_.valid(); }

@@ -99,6 +99,23 @@ BootConfig parse_boot_config(std::string_view cmdline,
         c.ws_fs = value;
       else
         warn("ignoring sbx.ws_fs=" + value + ": expected 9p or virtiofs");
+    } else if (key == "sbx.docker_disk") {
+      if (starts_with(value, "/dev/") && value.find("..") == std::string::npos)
+        c.docker_disk = value;
+      else
+        warn("ignoring sbx.docker_disk=" + value + ": not a /dev path");
+    } else if (key == "sbx.docker") {
+      if (value == "boot" || value == "socket")
+        c.docker_mode = value;
+      else
+        warn("ignoring sbx.docker=" + value + ": expected boot or socket");
+    } else if (key == "sbx.proxy") {
+      // Only a plain http URL without spaces or quotes reaches dockerd's env.
+      if (starts_with(value, "http://") && value.size() < 256 &&
+          value.find_first_of("\"'`$") == std::string::npos)
+        c.proxy = value;
+      else
+        warn("ignoring sbx.proxy=" + value + ": expected http://HOST:PORT");
     } else if (key == "sbx.uid") {
       parse_id(key, value, c.uid);
     } else if (key == "sbx.gid") {

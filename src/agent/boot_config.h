@@ -18,6 +18,13 @@ struct BootConfig {
   std::string ws_fs = "9p";        ///< sbx.ws_fs: "9p" or "virtiofs"
   std::optional<uint32_t> uid;     ///< sbx.uid: host user's uid
   std::optional<uint32_t> gid;     ///< sbx.gid: host user's gid
+  /// sbx.docker_disk: block device for /var/lib/docker; empty: use the root
+  /// disk's directory.
+  std::string docker_disk;
+  /// sbx.docker: "boot" (start dockerd at boot) or "socket" (on first use).
+  std::string docker_mode = "boot";
+  /// sbx.proxy: http://127.0.0.1:PORT handed to dockerd as HTTP(S)_PROXY.
+  std::string proxy;
 
   /// True when a workspace should be mounted (path and tag both given).
   bool has_workspace() const { return !ws_path.empty() && !ws_tag.empty(); }

@@ -70,5 +70,24 @@ TEST(BootConfig, RejectsDotDotInWorkspacePath) {
   EXPECT_EQ(bad.ws_path, "");
 }
 
+TEST(BootConfig, DockerKeys) {
+  auto none = parse_boot_config("console=ttyS0 sbx.name=x");
+  EXPECT_EQ(none.docker_disk, "");
+  EXPECT_EQ(none.docker_mode, "boot");
+  EXPECT_EQ(none.proxy, "");
+  auto c = parse_boot_config(
+      "sbx.docker_disk=/dev/vdb sbx.docker=socket sbx.proxy=http://127.0.0.1:3128");
+  EXPECT_EQ(c.docker_disk, "/dev/vdb");
+  EXPECT_EQ(c.docker_mode, "socket");
+  EXPECT_EQ(c.proxy, "http://127.0.0.1:3128");
+  std::vector<std::string> w;
+  auto bad = parse_boot_config(
+      "sbx.docker_disk=vdb sbx.docker=lazy sbx.proxy=socks5://x sbx.docker_disk=/dev/../x", &w);
+  EXPECT_EQ(bad.docker_disk, "");
+  EXPECT_EQ(bad.docker_mode, "boot");
+  EXPECT_EQ(bad.proxy, "");
+  EXPECT_EQ(w.size(), 4u);
+}
+
 }  // namespace
 }  // namespace sbx::agent

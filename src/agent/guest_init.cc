@@ -19,9 +19,11 @@
 
 #include <cerrno>
 #include <chrono>
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
+#include "agent/docker_storage.h"
 #include "agent/uid_remap.h"
 #include "agent/user_db.h"
 #include "base/files.h"
@@ -37,6 +39,7 @@ constexpr const char* kNewRoot = "/newroot";
 constexpr const char* kModulesList = "/etc/sbx/modules";
 constexpr const char* kPortName = "sbx.agent";
 constexpr const char* kAgentUser = "agent";
+constexpr const char* kDockerRoot = "/var/lib/docker";
 
 std::string errstr() { return strerror(errno); }
 
@@ -281,6 +284,56 @@ void GuestInit::map_agent_uid() {
                std::to_string(r->new_gid));
 }
 
+void GuestInit::prepare_docker() {
+  std::string dockerd = find_dockerd();
+  if (dockerd.empty()) {
+    console_.log("docker: no dockerd in this template; Docker disabled");
+    return;
+  }
+  if (!cfg_.docker_disk.empty()) {
+    if (auto r = mount_docker_disk(console_, cfg_.docker_disk, kDockerRoot); !r) {
+      // Docker still works from the root disk; only the space differs.
+      console_.log("docker: " + r.error().message + "; using the root disk's " + kDockerRoot);
+    } else {
+      docker_mounted_ = true;
+      console_.log(std::string("docker: ") + cfg_.docker_disk + " mounted on " + kDockerRoot);
+    }
+  }
+  // dockerd would set it too; doing it here keeps its startup shorter and
+  // its log free of the warning.
+  (void)write_file_atomic("/proc/sys/net/ipv4/ip_forward", "1\n");
+  DockerOptions o;
+  o.dockerd = dockerd;
+  o.socket_activation = cfg_.docker_mode == "socket";
+  o.proxy = cfg_.proxy;
+  UserDb db = UserDb::load();
+  for (auto& g : db.groups())
+    if (g.name == "docker") o.socket_gid = g.gid;
+  mkdir("/var/log", 0755);
+  docker_ = std::move(o);
+}
+
+void GuestInit::unmount_docker() {
+  // Container overlays and netns bind mounts live below /var/lib/docker
+  // (and /run/docker): unmount deepest first, lazily if still busy.
+  auto info = read_file("/proc/self/mountinfo");
+  if (!info) return;
+  std::vector<std::string> targets;
+  for (auto& line : split(*info, '\n')) {
+    auto f = split(line, ' ');
+    if (f.size() < 5) continue;
+    const std::string& mp = f[4];
+    if (starts_with(mp, kDockerRoot) || starts_with(mp, "/run/docker"))
+      targets.push_back(mp);
+  }
+  std::sort(targets.begin(), targets.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (auto& t : targets)
+    if (umount2(t.c_str(), 0) < 0) umount2(t.c_str(), MNT_DETACH);
+  if (!targets.empty())
+    console_.log("docker: unmounted " + std::to_string(targets.size()) + " mount(s)");
+}
+
 Result<Fd> GuestInit::open_agent_port() {
   auto deadline = std::chrono::steady_clock::now() + 5s;
   for (;;) {
@@ -316,6 +369,7 @@ Result<Fd> GuestInit::boot() {
   setup_network();
   setup_hostname();
   map_agent_uid();
+  prepare_docker();
   auto port = open_agent_port();
   if (!port) return port.error();
   console_.log("ready");
@@ -355,6 +409,7 @@ void GuestInit::shutdown() {
     reap_until(std::chrono::steady_clock::now() + 1s);
   }
   sync();
+  unmount_docker();
   if (!ws_mountpoint_.empty() && umount2(ws_mountpoint_.c_str(), 0) < 0)
     umount2(ws_mountpoint_.c_str(), MNT_DETACH);
   if (mount(nullptr, "/", nullptr, MS_REMOUNT | MS_RDONLY, nullptr) < 0)

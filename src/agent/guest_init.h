@@ -4,10 +4,12 @@
 // and the orderly shutdown. Only meaningful as PID 1 inside the VM.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "agent/boot_config.h"
 #include "agent/console.h"
+#include "agent/docker_supervisor.h"
 #include "base/fd.h"
 #include "base/result.h"
 
@@ -25,6 +27,9 @@ class GuestInit {
   /// workspace, remount / read-only and reboot (QEMU runs with -no-reboot,
   /// so this ends the VM). Never returns.
   [[noreturn]] void shutdown();
+  /// After boot(): how to run the private dockerd, or nullopt when the
+  /// template has none.
+  const std::optional<DockerOptions>& docker() const { return docker_; }
   /// Prints `msg`, syncs and reboots so QEMU exits instead of hanging.
   [[noreturn]] void fatal(const std::string& msg);
 
@@ -38,12 +43,16 @@ class GuestInit {
   void setup_network();
   void setup_hostname();
   void map_agent_uid();
+  void prepare_docker();
+  void unmount_docker();
   Result<Fd> open_agent_port();
   [[noreturn]] void power_off();
 
   const Console& console_;
   BootConfig cfg_;
   std::string ws_mountpoint_;  ///< in the final root; empty if none mounted
+  std::optional<DockerOptions> docker_;
+  bool docker_mounted_ = false;  ///< the docker disk is on /var/lib/docker
 };
 
 }  // namespace sbx::agent

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "agent/docker_supervisor.h"
 #include "agent/session_kill.h"
 #include "agent/system_info.h"
 
@@ -36,7 +37,7 @@ constexpr size_t kMaxChannels = 1024;
 /// While no host is connected, look at the port this often.
 constexpr int kHangupPollMs = 100;
 
-enum Which { kStdin = 0, kStdout = 1, kStderr = 2, kPty = 3 };
+enum Which { kStdin = 0, kStdout = 1, kStderr = 2, kPty = 3, kTcp = 4 };
 
 }  // namespace
 
@@ -80,6 +81,9 @@ Result<LinkExit> LinkServer::run() {
                            std::chrono::steady_clock::now() >= shutdown_deadline_))
       return LinkExit::kShutdown;
 
+    // Expired connects are failed before the poll set is built, so no
+    // closed socket ends up in it.
+    const int tcp_timeout = tcp_check_deadlines();
     pfds.clear();
     tags.clear();
     pfds.push_back({sigfd_.get(), POLLIN, 0});
@@ -91,6 +95,10 @@ Result<LinkExit> LinkServer::run() {
       if (pending_out() > 0) link_ev |= POLLOUT;
     }
     pfds.push_back({link_ev ? link_.get() : -1, link_ev, 0});
+    // The supervisor's fds (listening socket, readiness probe) come next;
+    // channel fds follow from chan_base on.
+    if (opts_.docker) opts_.docker->add_poll_fds(pfds);
+    const size_t chan_base = pfds.size();
     bool room = pending_out() < kOutHighWater;
     for (auto& [id, c] : channels_) {
       auto add = [&](const Fd& fd, short ev, int which) {
@@ -112,7 +120,24 @@ Result<LinkExit> LinkServer::run() {
         if (!c.in_buf.empty()) add(c.stdin_fd, POLLOUT, kStdin);
       }
     }
+    for (auto& [id, c] : tcp_) {
+      short ev = 0;
+      if (c.connecting) {
+        ev = POLLOUT;
+      } else {
+        if (room && c.out_credit > 0 && !c.rd_eof) ev |= POLLIN;
+        if (!c.in_buf.empty() && !c.wr_shut) ev |= POLLOUT;
+      }
+      if (!ev) continue;
+      pfds.push_back({c.sock.get(), ev, 0});
+      tags.emplace_back(id, kTcp);
+    }
     int timeout = (hangup_ || shutting_down_) ? kHangupPollMs : -1;
+    auto min_timeout = [&](int t) {
+      if (t >= 0 && (timeout < 0 || t < timeout)) timeout = t;
+    };
+    min_timeout(tcp_timeout);
+    if (opts_.docker) min_timeout(opts_.docker->timeout_ms());
     int n = poll(pfds.data(), pfds.size(), timeout);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -131,10 +156,30 @@ Result<LinkExit> LinkServer::run() {
     if (!eof_ && !hangup_ && (link_rev & POLLOUT)) flush_link();
     if (!eof_ && !hangup_ && (link_rev & (POLLHUP | POLLERR)) && !(link_rev & POLLIN))
       enter_hangup("host disconnected");
+    if (opts_.docker) {
+      opts_.docker->on_poll(pfds.data() + 2, chan_base - 2);
+      opts_.docker->tick();
+    }
 
-    for (size_t i = 2; i < pfds.size(); ++i) {
+    for (size_t i = chan_base; i < pfds.size(); ++i) {
       if (!pfds[i].revents) continue;
-      auto [id, which] = tags[i - 2];
+      auto [id, which] = tags[i - chan_base];
+      if (which == kTcp) {
+        auto t = tcp_.find(id);
+        if (t == tcp_.end()) continue;
+        TcpChannel& c = t->second;
+        short rev = pfds[i].revents;
+        if (c.connecting) {
+          tcp_connected(c);
+        } else {
+          if (rev & (POLLIN | POLLHUP | POLLERR) && (pfds[i].events & POLLIN)) tcp_read(c);
+          if (tcp_.count(id) && (rev & (POLLOUT | POLLERR | POLLHUP)) &&
+              (pfds[i].events & POLLOUT))
+            tcp_write(c);
+        }
+        tcp_maybe_finish(id);
+        continue;
+      }
       auto it = channels_.find(id);
       if (it == channels_.end()) continue;  // freed by an earlier event
       ExecChannel& c = it->second;
@@ -264,7 +309,11 @@ void LinkServer::dispatch(Frame f) {
       // Frames for a channel that has just been freed are normal races
       // (the host had not yet seen our EXIT): drop them silently.
       auto it = channels_.find(f.channel);
-      if (it == channels_.end()) return;
+      if (it == channels_.end()) {
+        auto t = tcp_.find(f.channel);
+        if (t != tcp_.end()) tcp_frame(t->second, f);
+        return;
+      }
       ExecChannel& c = it->second;
       uint32_t id = f.channel;
       switch (f.type) {
@@ -332,6 +381,9 @@ void LinkServer::on_control(const Frame& f) {
                     .dump();
   } else if (req->op == "sync") {
     ::sync();
+  } else if (req->op == "docker") {
+    resp.body = opts_.docker ? opts_.docker->status_json()
+                             : json{{"state", "absent"}, {"since_ms", 0}}.dump();
   } else if (req->op == "shutdown") {
     shutting_down_ = true;
     shutdown_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(2);
@@ -349,10 +401,13 @@ void LinkServer::on_open(const Frame& f) {
   };
   if (f.channel == proto::kControlChannel || f.channel == proto::kHelloChannel)
     return fail(125, "channel id " + std::to_string(f.channel) + " is reserved");
-  if (channels_.count(f.channel))
+  if (channel_in_use(f.channel))
     return fail(125, "channel " + std::to_string(f.channel) + " is already in use");
-  if (channels_.size() >= kMaxChannels)
+  if (channels_.size() + tcp_.size() >= kMaxChannels)
     return fail(125, "too many open channels (" + std::to_string(kMaxChannels) + ")");
+  auto kind = proto::open_kind(f.payload);
+  if (!kind) return fail(125, kind.error().message);
+  if (*kind == "tcp") return open_tcp(f);
   auto req = proto::parse_exec_request(f.payload);
   if (!req) return fail(125, req.error().message);
   auto res = spawner_.spawn(*req);
@@ -444,10 +499,14 @@ void LinkServer::on_signal(ExecChannel& c, const Frame& f) {
 }
 
 void LinkServer::credit_back(ExecChannel& c, uint64_t n) {
+  credit_back_raw(c.id, c.in_outstanding, n);
+}
+
+void LinkServer::credit_back_raw(uint32_t id, uint64_t& outstanding, uint64_t n) {
   while (n > 0) {
     uint32_t part = static_cast<uint32_t>(std::min<uint64_t>(n, 0xFFFFFFFFu));
-    c.in_outstanding -= std::min<uint64_t>(part, c.in_outstanding);
-    send(c.id, FrameType::kWindow, proto::encode_u32(part));
+    outstanding -= std::min<uint64_t>(part, outstanding);
+    send(id, FrameType::kWindow, proto::encode_u32(part));
     n -= part;
   }
 }
@@ -536,6 +595,7 @@ void LinkServer::drop_channel(uint32_t id, bool kill) {
 void LinkServer::drop_all_channels() {
   for (auto& [id, c] : channels_) kill_channel(c);
   channels_.clear();
+  tcp_.clear();  // closes the sockets
 }
 
 void LinkServer::reap_children() {
@@ -543,6 +603,7 @@ void LinkServer::reap_children() {
     int st = 0;
     pid_t p = waitpid(-1, &st, WNOHANG);
     if (p <= 0) break;  // 0: none ready; -1/ECHILD: no children at all
+    if (opts_.docker && opts_.docker->on_child_exit(p, st)) continue;
     for (auto& [id, c] : channels_) {
       if (c.pid != p) continue;
       c.exited = true;

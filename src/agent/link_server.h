@@ -14,11 +14,14 @@
 #include "agent/console.h"
 #include "agent/exec_channel.h"
 #include "agent/exec_spawner.h"
+#include "agent/tcp_channel.h"
 #include "base/fd.h"
 #include "base/result.h"
 #include "proto/frame.h"
 
 namespace sbx::agent {
+
+class DockerSupervisor;
 
 /// How the server treats its link and what it reports.
 struct LinkOptions {
@@ -28,6 +31,9 @@ struct LinkOptions {
   /// Reported in HELLO_ACK.
   bool pid1 = false;
   SpawnerConfig spawner;
+  /// The private dockerd's supervisor (PID 1 or test mode with --dockerd);
+  /// null when the sandbox has no Docker. Not owned.
+  DockerSupervisor* docker = nullptr;
 };
 
 /// Why run() returned.
@@ -69,11 +75,26 @@ class LinkServer {
   void write_stdin(ExecChannel& c);
   void read_output(ExecChannel& c, int which);
   void credit_back(ExecChannel& c, uint64_t n);
+  /// Sends WINDOW(n) for `id` and lowers its `outstanding` count.
+  void credit_back_raw(uint32_t id, uint64_t& outstanding, uint64_t n);
   void maybe_finish(uint32_t id);
   void kill_channel(ExecChannel& c);
   void drop_channel(uint32_t id, bool kill);
   void drop_all_channels();
   void reap_children();
+  // TCP channels (link_server_tcp.cc).
+  void open_tcp(const proto::Frame& f);
+  void tcp_frame(TcpChannel& c, const proto::Frame& f);
+  void tcp_connected(TcpChannel& c);
+  void tcp_read(TcpChannel& c);
+  void tcp_write(TcpChannel& c);
+  /// Sends CLOSE (after logging `why`, if any) and forgets the channel.
+  void tcp_close(uint32_t id, const std::string& why);
+  /// Ends the channel if both directions are finished.
+  void tcp_maybe_finish(uint32_t id);
+  /// Fails connects past their deadline; returns ms until the next one (-1).
+  int tcp_check_deadlines();
+  bool channel_in_use(uint32_t id) const { return channels_.count(id) || tcp_.count(id); }
 
   Fd link_;
   const Console& console_;
@@ -94,6 +115,7 @@ class LinkServer {
   std::chrono::steady_clock::time_point shutdown_deadline_;
 
   std::map<uint32_t, ExecChannel> channels_;
+  std::map<uint32_t, TcpChannel> tcp_;
 };
 
 }  // namespace sbx::agent

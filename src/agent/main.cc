@@ -4,10 +4,14 @@
 //   sbx-agent --serve-socket P test mode: connect to unix socket P, serve it
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <string>
 
+#include "agent/docker_supervisor.h"
 #include "agent/guest_init.h"
 #include "agent/link_server.h"
 #include "base/strings.h"
@@ -18,11 +22,20 @@ constexpr const char* kUsage =
     "usage: sbx-agent                   (as PID 1 in the guest)\n"
     "       sbx-agent --serve-fd N      serve the agent link on fd N (test mode)\n"
     "       sbx-agent --serve-socket P  connect to unix socket P and serve it\n"
+    "         test-mode options: --dockerd PATH --docker-sock PATH [--docker-log PATH]\n"
+    "                            [--docker-socket-activation]  supervise a (fake) dockerd\n"
     "       sbx-agent --version\n";
 
-int serve_test_mode(sbx::Fd link, const sbx::agent::Console& console) {
+int serve_test_mode(sbx::Fd link, const sbx::agent::Console& console,
+                    const std::optional<sbx::agent::DockerOptions>& docker_opts) {
   sbx::agent::LinkOptions opts;
   opts.exit_on_eof = true;
+  std::unique_ptr<sbx::agent::DockerSupervisor> docker;
+  if (docker_opts) {
+    docker = std::make_unique<sbx::agent::DockerSupervisor>(console, *docker_opts);
+    docker->start();
+    opts.docker = docker.get();
+  }
   sbx::agent::LinkServer server(std::move(link), console, opts);
   auto r = server.run();
   if (!r) {
@@ -39,9 +52,20 @@ int serve_test_mode(sbx::Fd link, const sbx::agent::Console& console) {
   sbx::agent::LinkOptions opts;
   opts.exit_on_eof = false;
   opts.pid1 = true;
+  std::unique_ptr<sbx::agent::DockerSupervisor> docker;
+  if (init.docker()) {
+    // Boot mode starts dockerd now and it initialises while the link is
+    // already served; socket mode only listens.
+    docker = std::make_unique<sbx::agent::DockerSupervisor>(console, *init.docker());
+    docker->start();
+    opts.docker = docker.get();
+  }
   sbx::agent::LinkServer server(std::move(*port), console, opts);
   auto r = server.run();
   if (!r) init.fatal("link server: " + r.error().message);
+  // dockerd first: it stops its containers (--shutdown-timeout 3) before
+  // the general SIGTERM sweep would hit them in random order.
+  if (docker) docker->stop(std::chrono::seconds(5));
   init.shutdown();
 }
 
@@ -63,21 +87,53 @@ int main(int argc, char** argv) {
     fputs(kUsage, stdout);
     return 0;
   }
-  if (argc == 3 && a == "--serve-fd") {
-    auto n = sbx::parse_uint(argv[2]);
-    if (!n || *n > 1 << 20) {
-      fprintf(stderr, "sbx-agent: --serve-fd: bad fd '%s'\n", argv[2]);
-      return 2;
+  if (argc >= 3 && (a == "--serve-fd" || a == "--serve-socket")) {
+    std::optional<sbx::agent::DockerOptions> docker;
+    std::string dockerd, sock, log = "/dev/null";
+    bool socket_activation = false;
+    for (int i = 3; i < argc; ++i) {
+      std::string o = argv[i];
+      bool has_value = i + 1 < argc;
+      if (o == "--dockerd" && has_value) {
+        dockerd = argv[++i];
+      } else if (o == "--docker-sock" && has_value) {
+        sock = argv[++i];
+      } else if (o == "--docker-log" && has_value) {
+        log = argv[++i];
+      } else if (o == "--docker-socket-activation") {
+        socket_activation = true;
+      } else {
+        fputs(kUsage, stderr);
+        return 2;
+      }
     }
-    return serve_test_mode(sbx::Fd(static_cast<int>(*n)), console);
-  }
-  if (argc == 3 && a == "--serve-socket") {
+    if (!dockerd.empty() || !sock.empty()) {
+      if (dockerd.empty() || sock.empty()) {
+        fputs("sbx-agent: --dockerd and --docker-sock go together\n", stderr);
+        return 2;
+      }
+      sbx::agent::DockerOptions d;
+      d.dockerd = dockerd;
+      d.socket_path = sock;
+      d.log_path = log;
+      d.socket_activation = socket_activation;
+      d.backoff = std::chrono::milliseconds(100);  // keeps restart tests short
+      docker = d;
+    }
+    if (a == "--serve-fd") {
+      auto n = sbx::parse_uint(argv[2]);
+      if (!n || *n > 1 << 20) {
+        fprintf(stderr, "sbx-agent: --serve-fd: bad fd '%s'\n", argv[2]);
+        return 2;
+      }
+      return serve_test_mode(sbx::Fd(static_cast<int>(*n)), console, docker);
+    }
     auto fd = sbx::unix_connect(argv[2]);
     if (!fd) {
       fprintf(stderr, "sbx-agent: %s\n", fd.error().message.c_str());
       return 1;
     }
-    return serve_test_mode(std::move(*fd), console);
+    return serve_test_mode(std::move(*fd), console, docker);
   }
   fputs(kUsage, stderr);
   return 2;
