@@ -114,10 +114,12 @@ int main(int argc, char** argv) {
   // Wake the signal thread if we are leaving for another reason.
   pthread_kill(sig_thread.native_handle(), SIGTERM);
   sig_thread.join();
+  // Published ports and agent links close before the socket goes away: a
+  // client that sees the socket gone may rely on the daemon being gone.
+  manager.detach_all();
+  server.reset();
   ::unlink(paths->socket().c_str());
   ::unlink(paths->pid_file().c_str());
-  server.reset();
-  manager.detach_all();
   log.info("sandboxd stopped");
   return 0;
 }

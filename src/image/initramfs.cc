@@ -32,6 +32,10 @@ std::vector<std::string> default_guest_modules() {
           "nf_tables",    "nft_compat",    "nft_chain_nat",  "nf_nat",
           "nf_conntrack", "xt_MASQUERADE", "xt_addrtype",    "xt_conntrack",
           "iptable_nat",  "iptable_filter", "ip_tables",     "x_tables",
+          // docker run -p: DNAT rules match tcp/udp ports (xt_tcpudp) and
+          // jump to DNAT (xt_nat); found missing by the ports e2e suite.
+          "xt_tcpudp",    "xt_nat",        "xt_mark",        "xt_multiport",
+          "xt_comment",   "iptable_mangle", "ipt_REJECT",
           "tun",          "loop"};
 }
 
