@@ -1,40 +1,14 @@
 #include "daemon/store.h"
 
+#include "db/sqlite_stmt.h"
+
 namespace sbx::daemon {
 
 namespace {
 
 constexpr const char* kNameTaken = "name taken";
 
-// Owns a prepared statement.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr);
-  }
-  ~Stmt() { sqlite3_finalize(st_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  bool ok() const { return rc_ == SQLITE_OK; }
-  Error error(const std::string& what) const {
-    return err(what + ": " + sqlite3_errmsg(db_));
-  }
-  void bind(int i, const std::string& s) {
-    sqlite3_bind_text(st_, i, s.c_str(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-  }
-  void bind(int i, int64_t v) { sqlite3_bind_int64(st_, i, v); }
-  int step() { return sqlite3_step(st_); }
-  std::string text(int c) const {
-    auto* p = sqlite3_column_text(st_, c);
-    return p ? reinterpret_cast<const char*>(p) : "";
-  }
-  int64_t i64(int c) const { return sqlite3_column_int64(st_, c); }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* st_ = nullptr;
-  int rc_;
-};
+using Stmt = db::SqliteStmt;
 
 constexpr const char* kColumns =
     "name, agent, workspace, memory_bytes, cpus, disk_bytes, template_id, user, "

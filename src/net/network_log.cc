@@ -2,27 +2,15 @@
 
 #include <sqlite3.h>
 
+#include "db/sqlite_stmt.h"
+
 #include <nlohmann/json.hpp>
 
 namespace sbx::net {
 
 namespace {
 
-// A prepared statement freed on scope exit.
-struct Stmt {
-  sqlite3_stmt* s = nullptr;
-  Stmt(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &s, nullptr); }
-  ~Stmt() { sqlite3_finalize(s); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  explicit operator bool() const { return s != nullptr; }
-  void text(int i, const std::string& v) { sqlite3_bind_text(s, i, v.c_str(), -1, SQLITE_TRANSIENT); }
-  void i64(int i, int64_t v) { sqlite3_bind_int64(s, i, v); }
-  std::string col_text(int i) {
-    auto p = sqlite3_column_text(s, i);
-    return p ? reinterpret_cast<const char*>(p) : "";
-  }
-};
+using Stmt = db::SqliteStmt;
 
 Error db_error(sqlite3* db, const std::string& what) {
   return err(what + ": " + sqlite3_errmsg(db));
@@ -34,19 +22,19 @@ constexpr const char* kColumns =
 
 LogEntry read_row(Stmt& st) {
   LogEntry e;
-  e.id = sqlite3_column_int64(st.s, 0);
-  e.time_ms = sqlite3_column_int64(st.s, 1);
+  e.id = sqlite3_column_int64(st.get(), 0);
+  e.time_ms = sqlite3_column_int64(st.get(), 1);
   e.sandbox = st.col_text(2);
   e.host = st.col_text(3);
-  e.port = static_cast<uint16_t>(sqlite3_column_int(st.s, 4));
+  e.port = static_cast<uint16_t>(sqlite3_column_int(st.get(), 4));
   e.kind = st.col_text(5);
   e.method = st.col_text(6);
   e.path = st.col_text(7);
   e.rule = st.col_text(8);
-  e.allowed = sqlite3_column_int(st.s, 9) != 0;
-  e.bytes_up = static_cast<uint64_t>(sqlite3_column_int64(st.s, 10));
-  e.bytes_down = static_cast<uint64_t>(sqlite3_column_int64(st.s, 11));
-  e.finished = sqlite3_column_int(st.s, 12) != 0;
+  e.allowed = sqlite3_column_int(st.get(), 9) != 0;
+  e.bytes_up = static_cast<uint64_t>(sqlite3_column_int64(st.get(), 10));
+  e.bytes_down = static_cast<uint64_t>(sqlite3_column_int64(st.get(), 11));
+  e.finished = sqlite3_column_int(st.get(), 12) != 0;
   e.error = st.col_text(13);
   return e;
 }
@@ -164,7 +152,7 @@ int64_t NetworkLog::record(LogEntry e) {
     st.i64(11, static_cast<int64_t>(e.bytes_down));
     st.i64(12, e.finished);
     st.text(13, e.error);
-    if (sqlite3_step(st.s) != SQLITE_DONE) return 0;
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return 0;
     e.id = sqlite3_last_insert_rowid(db_);
     // Trim in batches: a DELETE per insert would double the write cost.
     if (++inserts_since_trim_ >= 64 || max_rows_ < 64) {
@@ -172,7 +160,7 @@ int64_t NetworkLog::record(LogEntry e) {
       Stmt del(db_, "DELETE FROM network_log WHERE id <= ?");
       if (del) {
         del.i64(1, e.id - static_cast<int64_t>(max_rows_));
-        sqlite3_step(del.s);
+        sqlite3_step(del.get());
       }
     }
   }
@@ -191,7 +179,7 @@ void NetworkLog::finish(int64_t id, uint64_t up, uint64_t down, const std::strin
     st.i64(2, static_cast<int64_t>(down));
     st.text(3, error);
     st.i64(4, id);
-    sqlite3_step(st.s);
+    sqlite3_step(st.get());
   }
   auto e = get(id);
   if (e.ok() && e->has_value()) publish(**e);
@@ -202,7 +190,7 @@ Result<std::optional<LogEntry>> NetworkLog::get(int64_t id) const {
   Stmt st(db_, (std::string("SELECT ") + kColumns + " FROM network_log WHERE id=?").c_str());
   if (!st) return db_error(db_, "network log");
   st.i64(1, id);
-  if (sqlite3_step(st.s) != SQLITE_ROW) return std::optional<LogEntry>();
+  if (sqlite3_step(st.get()) != SQLITE_ROW) return std::optional<LogEntry>();
   return std::optional<LogEntry>(read_row(st));
 }
 
@@ -218,7 +206,7 @@ Result<std::vector<LogEntry>> NetworkLog::query(const LogQuery& q) const {
   st.i64(3, static_cast<int64_t>(q.limit));
   std::vector<LogEntry> out;
   int rc;
-  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) out.push_back(read_row(st));
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) out.push_back(read_row(st));
   if (rc != SQLITE_DONE) return db_error(db_, "query network log");
   return out;
 }

@@ -2,26 +2,13 @@
 
 #include <sqlite3.h>
 
+#include "db/sqlite_stmt.h"
+
 namespace sbx::net {
 
 namespace {
 
-struct Stmt {
-  sqlite3_stmt* s = nullptr;
-  Stmt(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &s, nullptr); }
-  ~Stmt() { sqlite3_finalize(s); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  explicit operator bool() const { return s != nullptr; }
-  void text(int i, std::string_view v) {
-    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-  void i64(int i, int64_t v) { sqlite3_bind_int64(s, i, v); }
-  std::string col_text(int i) {
-    auto p = sqlite3_column_text(s, i);
-    return p ? reinterpret_cast<const char*>(p) : "";
-  }
-};
+using Stmt = db::SqliteStmt;
 
 Error db_error(sqlite3* db, const std::string& what) {
   return err(what + ": " + sqlite3_errmsg(db));
@@ -85,12 +72,12 @@ Result<std::vector<int64_t>> PolicyStore::add(std::string_view sandbox, Action a
     sel.text(1, sandbox);
     sel.text(2, action_name(action));
     sel.text(3, text);
-    if (sqlite3_step(ins.s) != SQLITE_DONE || sqlite3_step(sel.s) != SQLITE_ROW) {
+    if (sqlite3_step(ins.get()) != SQLITE_DONE || sqlite3_step(sel.get()) != SQLITE_ROW) {
       Error e = db_error(db_, "add rule '" + text + "'");
       (void)exec("ROLLBACK");
       return e;
     }
-    ids.push_back(sqlite3_column_int64(sel.s, 0));
+    ids.push_back(sqlite3_column_int64(sel.get(), 0));
   }
   if (auto r = exec("COMMIT"); !r) return r.error().wrap("add rule");
   return ids;
@@ -101,7 +88,7 @@ Result<void> PolicyStore::remove(int64_t id) {
   Stmt st(db_, "DELETE FROM rules WHERE id=?");
   if (!st) return db_error(db_, "remove rule");
   st.i64(1, id);
-  if (sqlite3_step(st.s) != SQLITE_DONE) return db_error(db_, "remove rule");
+  if (sqlite3_step(st.get()) != SQLITE_DONE) return db_error(db_, "remove rule");
   if (sqlite3_changes(db_) == 0) return err(404, "no policy rule with id " + std::to_string(id));
   return ok();
 }
@@ -117,7 +104,7 @@ Result<size_t> PolicyStore::remove_resource(std::string_view sandbox, std::strin
   st.text(1, sandbox);
   st.text(2, text);
   st.text(3, action ? action_name(*action) : "");
-  if (sqlite3_step(st.s) != SQLITE_DONE) return db_error(db_, "remove rule");
+  if (sqlite3_step(st.get()) != SQLITE_DONE) return db_error(db_, "remove rule");
   auto n = static_cast<size_t>(sqlite3_changes(db_));
   if (n == 0)
     return err(404, "no policy rule for '" + text + "' in " +
@@ -136,9 +123,9 @@ Result<std::vector<Rule>> PolicyStore::list(std::optional<std::string> sandbox) 
   st.text(2, sandbox.value_or(""));
   std::vector<Rule> out;
   int rc;
-  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
     Rule r;
-    r.id = sqlite3_column_int64(st.s, 0);
+    r.id = sqlite3_column_int64(st.get(), 0);
     r.sandbox = st.col_text(1);
     auto a = parse_action(st.col_text(2));
     auto res = parse_resource(st.col_text(3));
@@ -160,14 +147,14 @@ Result<void> PolicyStore::set_preset(Preset p) {
   Stmt st(db_, "INSERT OR REPLACE INTO settings VALUES ('preset', ?)");
   if (!st) return db_error(db_, "set preset");
   st.text(1, preset_name(p));
-  if (sqlite3_step(st.s) != SQLITE_DONE) return db_error(db_, "set preset");
+  if (sqlite3_step(st.get()) != SQLITE_DONE) return db_error(db_, "set preset");
   return ok();
 }
 
 Result<Preset> PolicyStore::preset() const {
   std::lock_guard l(mu_);
   Stmt st(db_, "SELECT value FROM settings WHERE key='preset'");
-  if (!st || sqlite3_step(st.s) != SQLITE_ROW) return db_error(db_, "read preset");
+  if (!st || sqlite3_step(st.get()) != SQLITE_ROW) return db_error(db_, "read preset");
   return parse_preset(st.col_text(0));
 }
 
