@@ -214,6 +214,74 @@ int run_cli(int argc, const char* const* argv, Console& con) {
     };
   });
 
+  // sbx policy: network egress rules. Only "network" rules exist so far; the
+  // keyword is kept for compatibility with Docker's sbx.
+  struct PolicyArgs {
+    std::string kind = "network", sandbox, resources, target, preset, resource;
+    bool global = false, json = false, force = false;
+    int64_t id = 0;
+  };
+  auto pa = std::make_shared<PolicyArgs>();
+  auto* policy = app.add_subcommand("policy", "Network egress rules: what sandboxes may reach");
+  policy->require_subcommand(1);
+  policy->footer("Examples:\n  sbx policy allow network \"api.example.com,*.example.org\"\n"
+                 "  sbx policy check network github.com:22");
+  auto kind_arg = [&](CLI::App* sub) {
+    sub->add_option("kind", pa->kind, "Rule kind (network)")->required()->check(CLI::IsMember({"network"}));
+  };
+  auto* pls = policy->add_subcommand("ls", "List the rules and the default policy");
+  pls->add_flag("--json", pa->json, "Print JSON (includes the default policy's built-in rules)");
+  pls->footer("Example:\n  sbx policy ls");
+  pls->callback([&, pa] { action = [&, pa] { return cmds.policy_ls(pa->json); }; });
+  for (const char* verb : {"allow", "deny"}) {
+    auto* sub = policy->add_subcommand(
+        verb, std::string(verb == std::string("allow") ? "Allow" : "Deny") +
+                  " domains (a.com, *.a.com), host:port or CIDR ranges");
+    kind_arg(sub);
+    sub->add_option("resources", pa->resources, "Comma-separated: a.com,*.b.org,host:22,10.0.0.0/8")
+        ->required();
+    sub->add_option("--sandbox", pa->sandbox, "Only for this sandbox");
+    sub->add_flag("-g,--global", pa->global, "For every sandbox (the default)");
+    sub->footer(std::string("Example:\n  sbx policy ") + verb + " network \"registry.example.com,*.example.org\"");
+    std::string v = verb;
+    sub->callback([&, pa, v] {
+      action = [&, pa, v] {
+        if (pa->global && !pa->sandbox.empty()) throw Failure{"--sandbox and -g cannot be used together"};
+        return cmds.policy_rule(v, pa->sandbox, pa->resources);
+      };
+    });
+  }
+  auto* prm = policy->add_subcommand("rm", "Remove a rule by id or by resource");
+  kind_arg(prm);
+  prm->add_option("--id", pa->id, "Rule id (see 'sbx policy ls')");
+  prm->add_option("--resource", pa->resource, "The rule's resource text");
+  prm->add_option("--sandbox", pa->sandbox, "With --resource: the sandbox's rule");
+  prm->footer("Examples:\n  sbx policy rm network --id 3\n  sbx policy rm network --resource example.com");
+  prm->callback([&, pa] {
+    action = [&, pa] {
+      if ((pa->id > 0) == !pa->resource.empty()) throw Failure{"give exactly one of --id and --resource"};
+      return cmds.policy_rm(pa->id, pa->resource, pa->sandbox);
+    };
+  });
+  auto* pcheck = policy->add_subcommand("check", "Say whether a connection would be allowed, and by which rule");
+  kind_arg(pcheck);
+  pcheck->add_option("target", pa->target, "host, host:port, IP or [IPv6]:port (port 443 when omitted)")
+      ->required();
+  pcheck->add_option("--sandbox", pa->sandbox, "Decide as for this sandbox");
+  pcheck->add_flag("--json", pa->json, "Print JSON");
+  pcheck->footer("Example:\n  sbx policy check network registry.npmjs.org\n(exit status 0: allowed, 1: denied)");
+  pcheck->callback([&, pa] { action = [&, pa] { return cmds.policy_check(pa->sandbox, pa->target, pa->json); }; });
+  auto* pinit = policy->add_subcommand("init", "Set the default policy: allow-all, balanced or deny-all");
+  pinit->add_option("preset", pa->preset, "allow-all | balanced | deny-all")
+      ->required()
+      ->check(CLI::IsMember({"allow-all", "balanced", "deny-all"}));
+  pinit->footer("Example:\n  sbx policy init deny-all");
+  pinit->callback([&, pa] { action = [&, pa] { return cmds.policy_init(pa->preset); }; });
+  auto* preset_cmd = policy->add_subcommand("reset", "Remove every rule and restore the balanced default");
+  preset_cmd->add_flag("-f,--force", pa->force, "Do not ask for confirmation");
+  preset_cmd->footer("Example:\n  sbx policy reset -f");
+  preset_cmd->callback([&, pa] { action = [&, pa] { return cmds.policy_reset(pa->force); }; });
+
   auto* version = app.add_subcommand("version", "Show the client and daemon versions");
   version->footer("Example:\n  sbx version");
   version->callback([&] { action = [&] { return cmds.version(); }; });
@@ -225,7 +293,7 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   auto* dstart = daemon->add_subcommand("start", "Start sandboxd if it is not running");
   dstart->footer("Example:\n  sbx daemon start");
   dstart->callback([&] { action = [&] { return cmds.daemon_start(); }; });
-  auto* dstop = daemon->add_subcommand("stop", "Stop sandboxd (running sandboxes stop too)");
+  auto* dstop = daemon->add_subcommand("stop", "Stop sandboxd (sandboxes keep running; the next sbx call adopts them)");
   dstop->footer("Example:\n  sbx daemon stop");
   dstop->callback([&] { action = [&] { return cmds.daemon_stop(); }; });
   auto* dstatus = daemon->add_subcommand("status", "Tell whether sandboxd is running (exit 1 if not)");

@@ -27,11 +27,6 @@ namespace {
 
 std::string join_agents() { return join(known_agents(), ", "); }
 
-// A failure already phrased for the user; becomes "Error: ..." and 125.
-struct Failure {
-  std::string message;
-};
-
 /// Prints a note on stderr if an operation takes longer than `delay`
 /// (a first create builds the template, which takes minutes).
 class SlowNote {

@@ -15,6 +15,12 @@
 
 namespace sbx::cli {
 
+/// A failure already phrased for the user; guarded() prints it as
+/// "Error: ..." and returns 125.
+struct Failure {
+  std::string message;
+};
+
 /// Flags shared by `create` and `run` for a new sandbox.
 struct NewSandboxOpts {
   std::string name;
@@ -90,6 +96,15 @@ class Commands {
   int daemon_start();
   int daemon_stop();
   int daemon_status(bool json);
+
+  /// sbx policy ...; check returns 0 for allow and 1 for deny.
+  int policy_ls(bool json);
+  int policy_rule(const std::string& action, const std::string& sandbox,
+                  const std::string& resources);
+  int policy_rm(int64_t id, const std::string& resource, const std::string& sandbox);
+  int policy_check(const std::string& sandbox, const std::string& target, bool json);
+  int policy_init(const std::string& preset);
+  int policy_reset(bool force);
 
   /// Runs a command body, turning a Failure into "Error: ..." and 125.
   int guarded(const std::function<int()>& body);

@@ -72,8 +72,8 @@ bool query_flag(const std::string& query, const std::string& key) {
 }  // namespace
 
 Result<std::unique_ptr<ApiServer>> ApiServer::listen(const std::string& path,
-                                                     SandboxManager& manager, Logger& log,
-                                                     std::function<void()> on_shutdown) {
+                                                     SandboxManager& manager, PolicyService& policy,
+                                                     Logger& log, std::function<void()> on_shutdown) {
   // umask-independent: the socket is for this user only (the directory is
   // 0700 too; SO_PEERCRED is the last check).
   mode_t old = ::umask(0177);
@@ -81,7 +81,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::listen(const std::string& path,
   ::umask(old);
   if (!fd) return fd.error();
   return std::unique_ptr<ApiServer>(
-      new ApiServer(std::move(*fd), manager, log, std::move(on_shutdown)));
+      new ApiServer(std::move(*fd), manager, policy, log, std::move(on_shutdown)));
 }
 
 ApiServer::~ApiServer() {
@@ -130,6 +130,65 @@ void ApiServer::run() {
   }
 }
 
+std::string ApiServer::policy_route(const std::string& method,
+                                    const std::vector<std::string>& parts,
+                                    const std::string& body, int& status) {
+  auto fail = [&](const Error& e) {
+    status = e.code >= 400 && e.code < 600 ? e.code : 500;
+    return proto::to_json(proto::ApiError{e.message, 0});
+  };
+  nlohmann::json in = nlohmann::json::object();
+  if (method == "POST" && !body.empty()) {
+    in = nlohmann::json::parse(body, nullptr, false);
+    if (in.is_discarded() || !in.is_object()) return fail(err(400, "policy request: not a JSON object"));
+  }
+  auto str = [&](const char* k) {
+    auto it = in.find(k);
+    return it != in.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  // A sandbox-scoped rule or check must name a sandbox that exists.
+  std::string sandbox = str("sandbox");
+  if (!sandbox.empty()) {
+    if (auto s = manager_.get(sandbox); !s) return fail(s.error());
+  }
+  std::string route = method + " " + (parts.empty() ? "" : parts[0]);
+  if (route == "GET ") {
+    auto r = policy_.list_json();
+    return r ? *r : fail(r.error());
+  }
+  if (route == "POST rules") {
+    auto a = net::parse_action(str("action"));
+    if (!a) return fail(err(400, a.error().message));
+    auto r = policy_.add(sandbox, *a, str("resources"));
+    if (!r) return fail(r.error());
+    status = 201;
+    return nlohmann::json{{"ids", *r}}.dump();
+  }
+  if (route == "POST remove") {
+    Result<size_t> r = err(400, "give an id or a resource");
+    if (auto it = in.find("id"); it != in.end() && it->is_number_integer())
+      r = policy_.remove_id(it->get<int64_t>());
+    else if (!str("resource").empty())
+      r = policy_.remove_resource(sandbox, str("resource"));
+    if (!r) return fail(r.error());
+    return nlohmann::json{{"removed", *r}}.dump();
+  }
+  if (route == "POST init") {
+    auto r = policy_.init(str("preset"));
+    return r ? "{}" : fail(r.error());
+  }
+  if (route == "POST reset") {
+    auto r = policy_.reset();
+    return r ? "{}" : fail(r.error());
+  }
+  if (route == "POST check") {
+    auto d = policy_.check(sandbox, str("target"));
+    if (!d) return fail(d.error());
+    return nlohmann::json{{"allowed", d->allowed}, {"rule", d->rule}, {"rule_id", d->rule_id}}.dump();
+  }
+  return fail(err(404, "unknown policy route " + route));
+}
+
 void ApiServer::serve(int fd) {
   asio::io_context io;
   // The socket object borrows the fd; run() closes it.
@@ -165,6 +224,12 @@ void ApiServer::serve(int fd) {
       log_.info("shutdown requested over the API");
       if (on_shutdown_) on_shutdown_();
       return;
+    } else if (p.size() >= 2 && p[1] == "policy") {
+      int status = 200;
+      std::string body = policy_route(std::string(req.method_string()),
+                                      std::vector<std::string>(p.begin() + 2, p.end()), req.body(),
+                                      status);
+      resp = json_response(req, static_cast<http::status>(status), body);
     } else if (p.size() == 2 && p[1] == "reset" && method == http::verb::post) {
       auto r = manager_.reset();
       resp = r ? json_response(req, http::status::ok, nlohmann::json{{"removed", *r}}.dump())

@@ -14,6 +14,7 @@
 #include "base/fd.h"
 #include "base/log.h"
 #include "base/result.h"
+#include "daemon/policy_service.h"
 #include "daemon/sandbox_manager.h"
 
 namespace sbx::daemon {
@@ -23,8 +24,8 @@ class ApiServer {
   /// Listens on `socket_path` (mode 0600). `on_shutdown` runs when a client
   /// asks the daemon to exit.
   static Result<std::unique_ptr<ApiServer>> listen(const std::string& socket_path,
-                                                   SandboxManager& manager, Logger& log,
-                                                   std::function<void()> on_shutdown);
+                                                   SandboxManager& manager, PolicyService& policy,
+                                                   Logger& log, std::function<void()> on_shutdown);
   ~ApiServer();
   /// Accepts connections until stop() is called.
   void run();
@@ -32,12 +33,18 @@ class ApiServer {
   void stop();
 
  private:
-  ApiServer(Fd listener, SandboxManager& m, Logger& log, std::function<void()> on_shutdown)
-      : listener_(std::move(listener)), manager_(m), log_(log), on_shutdown_(std::move(on_shutdown)) {}
+  ApiServer(Fd listener, SandboxManager& m, PolicyService& p, Logger& log,
+            std::function<void()> on_shutdown)
+      : listener_(std::move(listener)), manager_(m), policy_(p), log_(log),
+        on_shutdown_(std::move(on_shutdown)) {}
+  /// Routes under /v1/policy; `parts` starts after "policy".
+  std::string policy_route(const std::string& method, const std::vector<std::string>& parts,
+                           const std::string& body, int& status);
   void serve(int fd);
 
   Fd listener_;
   SandboxManager& manager_;
+  PolicyService& policy_;
   Logger& log_;
   std::function<void()> on_shutdown_;
   std::atomic<bool> stopping_{false};

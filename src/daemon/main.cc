@@ -88,11 +88,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   daemon::SandboxManager manager(cfg, std::move(*store), log);
+  auto policy = daemon::PolicyService::open(paths->state + "/policy.db", log);
+  if (!policy) {
+    log.error(policy.error().message);
+    fprintf(stderr, "sandboxd: %s\n", policy.error().message.c_str());
+    return 1;
+  }
   log.info("sandboxd " SBX_VERSION " starting (pid " + std::to_string(getpid()) + ")");
   manager.recover();
 
   std::unique_ptr<daemon::ApiServer> server;
-  auto srv = daemon::ApiServer::listen(paths->socket(), manager, log, [&] { server->stop(); });
+  auto srv = daemon::ApiServer::listen(paths->socket(), manager, **policy, log,
+                                       [&] { server->stop(); });
   if (!srv) {
     log.error(srv.error().message);
     fprintf(stderr, "sandboxd: %s\n", srv.error().message.c_str());

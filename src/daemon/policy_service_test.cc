@@ -1,0 +1,43 @@
+#include "daemon/policy_service.h"
+
+#include <gtest/gtest.h>
+
+#include "base/files.h"
+
+namespace sbx::daemon {
+namespace {
+
+TEST(PolicyService, AptHostsOfSources) {
+  auto h = apt_hosts_of({"http://deb.debian.org/debian", "https://user@mirror.example:8080/debian",
+                         "http://DEB.debian.org/debian-security", "file:/srv/repo", "cdrom:[x]/"});
+  EXPECT_EQ(h, (std::vector<std::string>{"deb.debian.org", "mirror.example"}));
+}
+
+TEST(PolicyService, CheckParsesTargetsAndRefusesJunk) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir.ok());
+  Logger log(stderr, LogLevel::kError);
+  auto p = PolicyService::open(dir->path() + "/policy.db", log);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  auto& svc = **p;
+  ASSERT_TRUE(svc.add("", net::Action::kAllow, "api.example.com").ok());
+  auto a = svc.check("", "api.example.com");
+  ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(a->allowed);
+  auto b = svc.check("", "api.example.com:8443");  // a name rule covers 80/443 only
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(b->allowed);
+  auto c = svc.check("", "[::1]:80");
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->allowed);
+  auto bad = svc.check("", "no spaces allowed");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, 400);
+  auto rm = svc.remove_resource("", "not-there.example");
+  ASSERT_FALSE(rm.ok());
+  EXPECT_EQ(rm.error().code, 404);
+  EXPECT_FALSE(svc.init("bogus").ok());
+}
+
+}  // namespace
+}  // namespace sbx::daemon
