@@ -98,6 +98,10 @@ int main(int argc, char** argv) {
   manager.recover();
 
   std::unique_ptr<daemon::ApiServer> server;
+  manager.set_on_removed([&](const std::string& name) {
+    if (auto r = (*policy)->forget_sandbox(name); !r)
+      log.warn("policy rules of removed sandbox " + name + ": " + r.error().message);
+  });
   auto srv = daemon::ApiServer::listen(paths->socket(), manager, **policy, log,
                                        [&] { server->stop(); });
   if (!srv) {

@@ -97,6 +97,18 @@ Result<size_t> PolicyService::remove_resource(const std::string& sandbox, const 
   return n;
 }
 
+Result<size_t> PolicyService::forget_sandbox(const std::string& sandbox) {
+  auto rules = store_->list(sandbox);
+  if (!rules) return rules.error();
+  size_t n = 0;
+  for (auto& r : *rules) {
+    if (r.sandbox != sandbox) continue;  // global rules stay
+    if (auto x = store_->remove(r.id); !x) return x.error();
+    ++n;
+  }
+  return n;
+}
+
 Result<void> PolicyService::init(const std::string& preset) {
   auto p = net::parse_preset(preset);
   if (!p) return err(kBadRequest, p.error().message);

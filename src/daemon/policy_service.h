@@ -29,6 +29,9 @@ class PolicyService {
                                    const std::string& resources);
   Result<size_t> remove_id(int64_t id);
   Result<size_t> remove_resource(const std::string& sandbox, const std::string& resource);
+  /// Drops the rules scoped to a sandbox that is gone, so a new sandbox of
+  /// the same name does not inherit them. Returns how many went.
+  Result<size_t> forget_sandbox(const std::string& sandbox);
   Result<void> init(const std::string& preset);
   Result<void> reset();
   /// What a connection to TARGET ("host", "host:port", an IP, "[v6]:port")

@@ -37,6 +37,13 @@ TEST(PolicyService, CheckParsesTargetsAndRefusesJunk) {
   ASSERT_FALSE(rm.ok());
   EXPECT_EQ(rm.error().code, 404);
   EXPECT_FALSE(svc.init("bogus").ok());
+  // A removed sandbox's rules go; global ones stay.
+  ASSERT_TRUE(svc.add("old", net::Action::kAllow, "old.example").ok());
+  auto n = svc.forget_sandbox("old");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1u);
+  EXPECT_FALSE(svc.check("old", "old.example")->allowed);
+  EXPECT_TRUE(svc.check("", "api.example.com")->allowed);
 }
 
 }  // namespace

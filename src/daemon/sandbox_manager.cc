@@ -485,6 +485,7 @@ Result<void> SandboxManager::remove(const std::string& name, bool force) {
   if (auto r = remove_tree(sandbox_dir(name)); !r) return r.error();
   (void)remove_tree(runtime_dir(name));
   if (auto r = store_->remove(name); !r) return r.error();
+  if (on_removed_) on_removed_(name);
   log_.info("removed sandbox " + name);
   return ok();
 }

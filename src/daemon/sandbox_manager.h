@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -76,6 +77,9 @@ class SandboxManager {
   /// command itself cannot run.
   Result<std::shared_ptr<GuestChannel>> exec(const std::string& name,
                                             proto::ExecRequest req, int* fail_code);
+  /// Called with a sandbox's name after it has been removed (rm, reset,
+  /// prune), for state kept elsewhere (its policy rules). Set before use.
+  void set_on_removed(std::function<void(const std::string&)> f) { on_removed_ = std::move(f); }
   /// Daemon exit: drops agent links but leaves the VMs running for the next
   /// daemon to adopt.
   void detach_all();
@@ -132,6 +136,7 @@ class SandboxManager {
   std::map<std::string, std::shared_ptr<std::mutex>> locks_;
   std::map<std::string, std::shared_ptr<Running>> running_;
 
+  std::function<void(const std::string&)> on_removed_;
   std::mutex create_mu_;  // creation reserves names and directories
   std::mutex artifacts_mu_;
   std::optional<Artifacts> artifacts_;

@@ -78,6 +78,10 @@ TEST(PolicyCli, SandboxScopedRulesApplyToTheirSandboxOnly) {
   auto ls = nlohmann::json::parse(sbx({"policy", "ls", "--json"}).out, nullptr, false);
   ASSERT_EQ(ls["rules"].size(), 1u);
   EXPECT_EQ(ls["rules"][0]["scope"], "pol");
+  // A sandbox's rules go with it: a new sandbox of the same name starts clean.
+  ASSERT_EQ(sbx({"rm", "-f", "pol"}).code, 0);
+  auto after = nlohmann::json::parse(sbx({"policy", "ls", "--json"}).out, nullptr, false);
+  EXPECT_TRUE(after["rules"].empty()) << after.dump();
 }
 
 }  // namespace
