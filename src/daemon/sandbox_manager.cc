@@ -124,6 +124,12 @@ Result<SandboxRecord> SandboxManager::load(const std::string& name) {
   return std::move(**r);
 }
 
+Result<SandboxRecord> SandboxManager::load_current_locked(const std::string& name) {
+  auto rec = load(name);
+  if (rec) refresh_locked(*rec);
+  return rec;
+}
+
 proto::SandboxInfo SandboxManager::to_info(const SandboxRecord& rec) const {
   proto::SandboxInfo s;
   s.name = rec.name;
@@ -320,9 +326,8 @@ Result<proto::SandboxInfo> SandboxManager::get(const std::string& name) {
 Result<proto::SandboxInfo> SandboxManager::start(const std::string& name) {
   auto m = lock_for(name);
   std::lock_guard l(*m);
-  auto rec = load(name);
+  auto rec = load_current_locked(name);
   if (!rec) return rec.error();
-  refresh_locked(*rec);
   if (rec->status != "running") {
     auto r = start_locked(*rec);
     if (!r) return r.error();
@@ -421,9 +426,8 @@ Result<void> SandboxManager::start_locked(SandboxRecord& rec) {
 Result<proto::SandboxInfo> SandboxManager::stop(const std::string& name) {
   auto m = lock_for(name);
   std::lock_guard l(*m);
-  auto rec = load(name);
+  auto rec = load_current_locked(name);
   if (!rec) return rec.error();
-  refresh_locked(*rec);
   if (is_active(rec->status)) {
     auto r = stop_locked(*rec, /*graceful=*/true);
     if (!r) return r.error();
@@ -472,9 +476,8 @@ Result<void> SandboxManager::stop_locked(SandboxRecord& rec, bool graceful) {
 Result<void> SandboxManager::remove(const std::string& name, bool force) {
   auto m = lock_for(name);
   std::lock_guard l(*m);
-  auto rec = load(name);
+  auto rec = load_current_locked(name);
   if (!rec) return rec.error();
-  refresh_locked(*rec);
   if (is_active(rec->status)) {
     if (!force)
       return err(kConflict, "sandbox '" + name + "' is running; stop it first with 'sbx stop " +
@@ -498,10 +501,9 @@ Result<std::shared_ptr<GuestChannel>> SandboxManager::exec(const std::string& na
   {
     auto m = lock_for(name);
     std::lock_guard l(*m);
-    auto r = load(name);
+    auto r = load_current_locked(name);
     if (!r) return r.error();
     rec = std::move(*r);
-    refresh_locked(rec);
     if (rec.status != "running") {
       auto s = start_locked(rec);
       if (!s) return s.error();
@@ -593,9 +595,8 @@ Result<std::vector<proto::PortMapping>> SandboxManager::ports(const std::string&
 Result<proto::PortMapping> SandboxManager::publish(const std::string& name, proto::PortMapping m) {
   auto lk = lock_for(name);
   std::lock_guard l(*lk);
-  auto rec = load(name);
+  auto rec = load_current_locked(name);
   if (!rec) return rec.error();
-  refresh_locked(*rec);
   return publish_locked(*rec, std::move(m));
 }
 
@@ -679,9 +680,8 @@ Result<std::string> SandboxManager::docker_state(const std::string& name) {
   {
     auto m = lock_for(name);
     std::lock_guard l(*m);
-    auto rec = load(name);
+    auto rec = load_current_locked(name);
     if (!rec) return rec.error();
-    refresh_locked(*rec);
     if (rec->status != "running")
       return err(kConflict, "sandbox '" + name + "' is not running");
     std::lock_guard g(mu_);

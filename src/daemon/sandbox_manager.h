@@ -110,6 +110,9 @@ class SandboxManager {
 
   std::shared_ptr<std::mutex> lock_for(const std::string& name);
   Result<SandboxRecord> load(const std::string& name);
+  /// load() plus refresh_locked(): the record as the live VM has it. The
+  /// caller holds the sandbox's lock.
+  Result<SandboxRecord> load_current_locked(const std::string& name);
   Result<Artifacts> prepare_artifacts();
   Result<void> start_locked(SandboxRecord& rec);
   Result<void> stop_locked(SandboxRecord& rec, bool graceful);
