@@ -83,6 +83,23 @@ Pair connect_pair(Logger& log) {
   return {link.ok() ? *link : nullptr, std::move(guest)};
 }
 
+// The daemon opens an exec channel; the fake guest answers OPEN_OK with
+// `ok_payload`. Returns the channel (null if the open failed) and the OPEN.
+std::pair<std::shared_ptr<GuestChannel>, proto::Frame> open_channel(Pair& p,
+                                                                    const std::string& ok_payload) {
+  proto::ExecRequest req;
+  req.argv = {"true"};
+  std::shared_ptr<GuestChannel> ch;
+  std::thread opener([&] {
+    auto c = p.link->open_exec(req, 5s);
+    if (c.ok()) ch = *c;
+  });
+  auto open = p.guest->next();
+  p.guest->send(open.channel, FrameType::kOpenOk, ok_payload);
+  opener.join();
+  return {ch, open};
+}
+
 class HostileGuest : public ::testing::Test {
  protected:
   Logger log_{stderr, LogLevel::kError};
@@ -109,19 +126,9 @@ TEST_F(HostileGuest, GarbageAfterHandshakeIsAProtocolError) {
 TEST_F(HostileGuest, OutputBeyondCreditAbortsTheChannel) {
   auto p = connect_pair(log_);
   ASSERT_TRUE(p.link);
-  proto::ExecRequest req;
-  req.argv = {"true"};
-  std::shared_ptr<GuestChannel> ch;
-  std::thread opener([&] {
-    auto c = p.link->open_exec(req, 5s);
-    ASSERT_TRUE(c.ok());
-    ch = *c;
-  });
-  auto open = p.guest->next();
-  ASSERT_EQ(open.type, FrameType::kOpen);
-  p.guest->send(open.channel, FrameType::kOpenOk, "{\"pid\":1}");
-  opener.join();
+  auto [ch, open] = open_channel(p, "{\"pid\":1}");
   ASSERT_TRUE(ch);
+  ASSERT_EQ(open.type, FrameType::kOpen);
   // Never reading: push far more than the granted window.
   std::string chunk(proto::kDataChunk, 'z');
   for (uint32_t sent = 0; sent <= proto::kInitialWindow + proto::kDataChunk; sent += proto::kDataChunk)
@@ -151,16 +158,8 @@ TEST_F(HostileGuest, OutputBeyondCreditAbortsTheChannel) {
 TEST_F(HostileGuest, MalformedMessagesAreRefusedFieldByField) {
   auto p = connect_pair(log_);
   ASSERT_TRUE(p.link);
-  proto::ExecRequest req;
-  req.argv = {"true"};
-  std::shared_ptr<GuestChannel> ch;
-  std::thread opener([&] {
-    auto c = p.link->open_exec(req, 5s);
-    if (c.ok()) ch = *c;
-  });
-  auto open = p.guest->next();
-  p.guest->send(open.channel, FrameType::kOpenOk, "not json at all");
-  opener.join();
+  // OPEN_OK's payload is informational: junk there must not matter.
+  auto [ch, open] = open_channel(p, "not json at all");
   ASSERT_TRUE(ch);
   // An EXIT with an out-of-range code is reported as an error, not trusted.
   p.guest->send(open.channel, FrameType::kExit, "{\"exit_code\": 99999}");
