@@ -21,6 +21,8 @@ struct Paths {
 
   std::string socket() const { return runtime + "/sandboxd.sock"; }
   std::string pid_file() const { return runtime + "/sandboxd.pid"; }
+  /// Held (flock) by the running daemon for its whole life, until exit.
+  std::string lock_file() const { return runtime + "/sandboxd.lock"; }
   std::string database() const { return state + "/sbx.db"; }
   std::string daemon_log() const { return state + "/sandboxd.log"; }
   std::string sandboxes_dir() const { return state + "/sandboxes"; }

@@ -558,17 +558,15 @@ int Commands::daemon_stop() {
     }
     throw Failure{c.last_failure().message};
   }
-  // Wait until the socket stops answering, so a following `daemon start`
-  // does not race the exiting daemon.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (!c.version(std::chrono::seconds(1)) && c.last_failure().http_status == 0) {
-      con_.out << "sandboxd stopped\n";
-      return 0;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Wait until the process has exited (its lock is free), not just until the
+  // socket stops answering: the listener closes first, published ports and
+  // agent links after it, and a caller may rely on all of them being gone.
+  if (wait_daemon_exited(paths(), std::chrono::seconds(30))) {
+    con_.out << "sandboxd stopped\n";
+    return 0;
   }
-  throw Failure{"sandboxd accepted the shutdown request but is still answering after 30 s"};
+  throw Failure{"sandboxd accepted the shutdown request but is still running after 30 s; see " +
+                paths().daemon_log()};
 }
 
 int Commands::daemon_status(bool json) {

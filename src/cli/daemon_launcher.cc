@@ -1,7 +1,7 @@
 #include "cli/daemon_launcher.h"
 
 #include <fcntl.h>
-
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "base/child_process.h"
+#include "base/fd.h"
 #include "base/files.h"
 
 namespace sbx::cli {
@@ -97,6 +98,20 @@ Result<bool> ensure_daemon(ApiClient& client, const Paths& paths,
                  std::to_string(opts.ready_timeout.count() / 1000) +
                  " s; see its log: " + paths.daemon_log());
     }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+bool wait_daemon_exited(const Paths& paths, std::chrono::milliseconds timeout) {
+  using clock = std::chrono::steady_clock;
+  auto deadline = clock::now() + timeout;
+  for (;;) {
+    Fd lock(::open(paths.lock_file().c_str(), O_RDWR | O_CLOEXEC));
+    // No lock file: no daemon ever ran here, or it cleaned up.
+    if (!lock) return true;
+    // Taking the lock proves the holder is gone; release it at once.
+    if (::flock(lock.get(), LOCK_EX | LOCK_NB) == 0) return true;
+    if (clock::now() > deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }

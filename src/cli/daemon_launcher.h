@@ -33,4 +33,9 @@ Result<std::string> daemon_binary();
 Result<bool> ensure_daemon(ApiClient& client, const Paths& paths,
                            const LaunchOptions& opts = {});
 
+/// Waits until no daemon process holds paths.lock_file(): the daemon has
+/// exited, so its published ports and agent links are closed. False on
+/// timeout.
+bool wait_daemon_exited(const Paths& paths, std::chrono::milliseconds timeout);
+
 }  // namespace sbx::cli

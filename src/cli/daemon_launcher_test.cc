@@ -1,9 +1,12 @@
 #include "cli/daemon_launcher.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/file.h>
 
 #include <thread>
 
+#include "base/fd.h"
 #include "base/files.h"
 #include "cli/fake_daemon.h"
 
@@ -98,6 +101,22 @@ TEST_F(LauncherTest, MissingBinaryIsExplained) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("does not exist"), std::string::npos);
   EXPECT_NE(r.error().message.find("SBX_DAEMON"), std::string::npos);
+}
+
+TEST_F(LauncherTest, WaitsForTheDaemonsLockToBeReleased) {
+  ASSERT_TRUE(paths.ensure());
+  EXPECT_TRUE(wait_daemon_exited(paths, 0ms)) << "no lock file means no daemon";
+  // Another open file description stands in for the daemon's lock.
+  Fd held(::open(paths.lock_file().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  ASSERT_TRUE(held);
+  ASSERT_EQ(::flock(held.get(), LOCK_EX | LOCK_NB), 0);
+  EXPECT_FALSE(wait_daemon_exited(paths, 200ms));
+  std::thread release([&] {
+    std::this_thread::sleep_for(100ms);
+    held.reset();
+  });
+  EXPECT_TRUE(wait_daemon_exited(paths, 10s));
+  release.join();
 }
 
 }  // namespace

@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   // One daemon per user: the lock is held for the process's lifetime.
-  std::string lock_path = paths->runtime + "/sandboxd.lock";
+  std::string lock_path = paths->lock_file();
   Fd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!lock || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
     fprintf(stderr, "sandboxd: another sandboxd is already running for this user (%s)\n",

@@ -17,7 +17,7 @@ uint32_t get_u32(const char* p) {
 }
 }  // namespace
 
-bool known_type(uint8_t t) { return t >= 1 && t <= 14; }
+bool known_type(uint8_t t) { return t >= 1 && t <= 15; }
 
 const char* type_name(FrameType t) {
   switch (t) {
@@ -35,6 +35,7 @@ const char* type_name(FrameType t) {
     case FrameType::kClose: return "CLOSE";
     case FrameType::kResize: return "RESIZE";
     case FrameType::kSignal: return "SIGNAL";
+    case FrameType::kDatagram: return "DATAGRAM";
   }
   return "?";
 }
@@ -138,6 +139,20 @@ std::string encode_u32(uint32_t v) {
 Result<uint32_t> decode_u32(std::string_view p) {
   if (p.size() != 4) return err("expected a 4-byte value, got " + std::to_string(p.size()));
   return get_u32(p.data());
+}
+
+std::string encode_datagram(uint32_t tag, std::string_view body) {
+  std::string s = encode_u32(tag);
+  s.append(body);
+  return s;
+}
+
+Result<Datagram> decode_datagram(std::string_view p) {
+  if (p.size() < 4) return err("datagram: " + std::to_string(p.size()) + " bytes, shorter than its tag");
+  if (p.size() - 4 > kMaxDatagram)
+    return err("datagram: body of " + std::to_string(p.size() - 4) + " bytes exceeds " +
+               std::to_string(kMaxDatagram));
+  return Datagram{get_u32(p.data()), std::string(p.substr(4))};
 }
 
 std::string encode_resize(uint16_t rows, uint16_t cols) {

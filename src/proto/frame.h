@@ -25,6 +25,13 @@ inline constexpr uint32_t kInitialWindow = 1u << 20;
 /// Channel 0 carries control requests; HELLO uses a reserved channel.
 inline constexpr uint32_t kControlChannel = 0;
 inline constexpr uint32_t kHelloChannel = 0xFFFFFFFFu;
+/// DATAGRAM frames (DNS queries and answers) travel on this reserved channel.
+inline constexpr uint32_t kDnsChannel = 0xFFFFFFFEu;
+/// Channels the guest opens (egress connections) have this bit set; the host
+/// only ever opens channels below it, so the two sides never collide.
+inline constexpr uint32_t kGuestChannelBit = 0x80000000u;
+/// Largest datagram body (after the tag) in a DATAGRAM frame.
+inline constexpr size_t kMaxDatagram = 4096;
 /// Magic at the start of HELLO/HELLO_ACK payloads, used to resynchronise.
 inline constexpr std::string_view kHelloMagic = "SBXHELLO";
 inline constexpr size_t kNonceSize = 16;
@@ -44,6 +51,9 @@ enum class FrameType : uint8_t {
   kClose = 12,    ///< abort the channel
   kResize = 13,   ///< u16 rows, u16 cols
   kSignal = 14,   ///< u8 signal number for the process group
+  /// kDnsChannel only: u32 tag + one DNS message. Guest -> host: a query the
+  /// stub received; host -> guest: the answer, echoing the query's tag.
+  kDatagram = 15,
 };
 
 /// True if `t` is a type this version knows.
@@ -102,6 +112,14 @@ Result<HelloBody> parse_hello(std::string_view payload);
 /// u32 little-endian helpers for WINDOW frames.
 std::string encode_u32(uint32_t v);
 Result<uint32_t> decode_u32(std::string_view p);
+/// DATAGRAM payload: u32 tag (the sender's, echoed in the reply) + body.
+std::string encode_datagram(uint32_t tag, std::string_view body);
+struct Datagram {
+  uint32_t tag = 0;
+  std::string body;
+};
+/// Refuses payloads shorter than the tag or with a body over kMaxDatagram.
+Result<Datagram> decode_datagram(std::string_view p);
 /// RESIZE payload.
 std::string encode_resize(uint16_t rows, uint16_t cols);
 Result<std::pair<uint16_t, uint16_t>> decode_resize(std::string_view p);

@@ -150,5 +150,22 @@ TEST(Frame, WindowAndResizeCodecs) {
   EXPECT_FALSE(decode_resize("12345").ok());
 }
 
+TEST(Frame, DatagramCarriesItsTagAndIsBounded) {
+  auto d = decode_datagram(encode_datagram(0xA1B2C3D4u, std::string("\x12\x34query", 7)));
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->tag, 0xA1B2C3D4u);
+  EXPECT_EQ(d->body, std::string("\x12\x34query", 7));
+  EXPECT_FALSE(decode_datagram("abc").ok());
+  EXPECT_TRUE(decode_datagram(encode_datagram(1, std::string(kMaxDatagram, 'x'))).ok());
+  EXPECT_FALSE(decode_datagram(encode_datagram(1, std::string(kMaxDatagram + 1, 'x'))).ok());
+  // The decoder knows the type, so a DATAGRAM frame decodes.
+  FrameDecoder dec;
+  dec.feed(encode(Frame{kDnsChannel, FrameType::kDatagram, encode_datagram(7, "q")}));
+  auto f = dec.next();
+  ASSERT_TRUE(f.ok() && f->has_value());
+  EXPECT_EQ((*f)->type, FrameType::kDatagram);
+  EXPECT_EQ((*f)->channel, kDnsChannel);
+}
+
 }  // namespace
 }  // namespace sbx::proto

@@ -1,5 +1,7 @@
 #include "proto/messages.h"
 
+#include <arpa/inet.h>
+
 #include <nlohmann/json.hpp>
 
 #include "proto/json_util.h"
@@ -107,7 +109,7 @@ Result<std::string> open_kind(std::string_view text) {
   if (!j) return j.error();
   std::string kind = "exec";
   SBX_CHECK(get_string(*j, "kind", kind));
-  if (kind != "exec" && kind != "tcp") return err("open request: unknown kind '" + kind + "'");
+  if (kind != "exec" && kind != "tcp" && kind != "egress") return err("open request: unknown kind '" + kind + "'");
   return kind;
 }
 
@@ -120,6 +122,35 @@ Result<TcpConnectRequest> parse_tcp_connect(std::string_view text) {
   SBX_CHECK(get_string(*j, "host", r.host));
   SBX_CHECK(get_int(*j, "port", r.port, 1, 65535));
   if (r.host.empty() || r.host.size() > 253) return err("tcp connect request: bad host");
+  return r;
+}
+
+std::string to_json(const EgressOpen& r) {
+  json j{{"kind", "egress"}, {"mode", r.mode}};
+  if (r.mode == "transparent") {
+    j["ip"] = r.ip;
+    j["port"] = r.port;
+  }
+  return j.dump();
+}
+
+Result<EgressOpen> parse_egress_open(std::string_view text) {
+  const char* what = "egress open request";
+  auto j = parse_json_object(text, what);
+  if (!j) return j.error();
+  EgressOpen r;
+  SBX_CHECK(get_string(*j, "mode", r.mode));
+  if (r.mode == "forward") return r;
+  if (r.mode != "transparent") return err("egress open request: unknown mode '" + r.mode.substr(0, 32) + "'");
+  if (!j->contains("ip") || !j->contains("port"))
+    return err("egress open request: transparent needs ip and port");
+  SBX_CHECK(get_string(*j, "ip", r.ip));
+  SBX_CHECK(get_int(*j, "port", r.port, 1, 65535));
+  in6_addr a6;
+  in_addr a4;
+  if (r.ip.size() > 45 || (inet_pton(AF_INET, r.ip.c_str(), &a4) != 1 &&
+                           inet_pton(AF_INET6, r.ip.c_str(), &a6) != 1))
+    return err("egress open request: ip is not an address literal");
   return r;
 }
 

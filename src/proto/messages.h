@@ -40,9 +40,25 @@ struct TcpConnectRequest {
   uint16_t port = 0;
 };
 std::string to_json(const TcpConnectRequest& r);
-/// Which kind of channel an OPEN payload asks for: "exec" or "tcp".
+/// Which kind of channel an OPEN payload asks for: "exec", "tcp" or "egress".
 Result<std::string> open_kind(std::string_view json);
 Result<TcpConnectRequest> parse_tcp_connect(std::string_view json);
+
+/// OPEN payload from the guest (on a channel with kGuestChannelBit): one TCP
+/// connection leaving the sandbox, which sandboxd decides on and relays.
+/// "kind": "egress". DATA/EOF/WINDOW/CLOSE then follow the tcp channel rules
+/// in both directions; the host answers OPEN_OK or OPEN_FAIL.
+struct EgressOpen {
+  /// "forward": the guest connected to the in-guest proxy port (HTTP
+  /// CONNECT or absolute-form). "transparent": a redirected connection whose
+  /// original destination is ip:port.
+  std::string mode = "forward";
+  std::string ip;     ///< transparent only: an IPv4 or IPv6 literal
+  uint16_t port = 0;  ///< transparent only: 1..65535
+};
+std::string to_json(const EgressOpen& r);
+/// Refuses unknown modes, and transparent requests without a valid ip/port.
+Result<EgressOpen> parse_egress_open(std::string_view json);
 
 /// EXIT payload.
 struct ExitInfo {

@@ -88,5 +88,24 @@ TEST(Messages, OpenFailureRoundTrip) {
   EXPECT_EQ(f->error, "not found: foo");
 }
 
+TEST(Messages, EgressOpenRoundTripsAndRefusesBadDestinations) {
+  auto fwd = parse_egress_open(to_json(EgressOpen{}));
+  ASSERT_TRUE(fwd.ok()) << fwd.error().message;
+  EXPECT_EQ(fwd->mode, "forward");
+  auto kind = open_kind(to_json(EgressOpen{}));
+  ASSERT_TRUE(kind.ok());
+  EXPECT_EQ(*kind, "egress");
+  auto tr = parse_egress_open(to_json(EgressOpen{"transparent", "2001:db8::1", 22}));
+  ASSERT_TRUE(tr.ok()) << tr.error().message;
+  EXPECT_EQ(tr->ip, "2001:db8::1");
+  EXPECT_EQ(tr->port, 22);
+  EXPECT_FALSE(parse_egress_open(R"({"mode":"transparent","ip":"1.2.3.4"})").ok());
+  EXPECT_FALSE(parse_egress_open(R"({"mode":"transparent","ip":"1.2.3.4","port":0})").ok());
+  EXPECT_FALSE(parse_egress_open(R"({"mode":"transparent","ip":"example.com","port":80})").ok());
+  EXPECT_FALSE(parse_egress_open(R"({"mode":"tunnel"})").ok());
+  EXPECT_FALSE(parse_egress_open(R"({"mode":"transparent","ip":"1.2.3.4\u0000x","port":80})").ok());
+  EXPECT_FALSE(parse_egress_open("[]").ok());
+}
+
 }  // namespace
 }  // namespace sbx::proto
