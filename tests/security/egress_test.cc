@@ -1,0 +1,183 @@
+// Egress escapes from a real guest. The VM has no network card; what leaves
+// goes through sandboxd, which must refuse: IP literals without a CIDR rule,
+// the host's loopback (by address, by a name that resolves to it, through the
+// proxy or transparently), and anything that is not TCP. A loopback server on
+// the host counts every connection it gets: it must get none.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "base/fd.h"
+#include "base/strings.h"
+#include "harness/harness.h"
+#include "image/apt_sources.h"
+
+namespace sbx::testing {
+namespace {
+
+/// Counts connections on 127.0.0.1:port until destroyed.
+class CountingServer {
+ public:
+  CountingServer() {
+    fd_ = Fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int one = 1;
+    ::setsockopt(fd_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::listen(fd_.get(), 16) != 0)
+      return;
+    socklen_t len = sizeof a;
+    ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    th_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p{fd_.get(), POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        int c = ::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) continue;
+        ++accepted_;
+        const char resp[] = "HTTP/1.0 200 OK\r\n\r\nhost secret\n";
+        (void)!::write(c, resp, sizeof resp - 1);
+        ::close(c);
+      }
+    });
+  }
+  ~CountingServer() {
+    stop_ = true;
+    if (th_.joinable()) th_.join();
+  }
+  uint16_t port() const { return port_; }
+  int accepted() const { return accepted_; }
+
+ private:
+  Fd fd_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> accepted_{0};
+  std::thread th_;
+};
+
+std::string mirror_ipv4() {
+  auto srcs = image::read_apt_sources();
+  if (!srcs) return "";
+  for (auto& s : image::filter_debian_sources(*srcs, "bookworm"))
+    for (auto& uri : s.uris) {
+      auto p = uri.find("://");
+      if (p == std::string::npos) continue;
+      std::string host = uri.substr(p + 3);
+      host = host.substr(0, host.find_first_of("/:"));
+      addrinfo hints{};
+      hints.ai_family = AF_INET;
+      hints.ai_socktype = SOCK_STREAM;
+      addrinfo* res = nullptr;
+      if (getaddrinfo(host.c_str(), "80", &hints, &res) != 0 || !res) continue;
+      char buf[INET_ADDRSTRLEN];
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr, buf, sizeof buf);
+      freeaddrinfo(res);
+      return buf;
+    }
+  return "";
+}
+
+class EgressEscape : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    env_ = new SbxEnv();
+    auto r = sbx({"create", "--name", "esc", "--memory", "768m", "shell",
+                  env_->make_workspace("esc-ws")});
+    ok_ = r.code == 0;
+    if (!ok_) fprintf(stderr, "%s\n", r.all().c_str());
+  }
+  static void TearDownTestSuite() { delete env_; }
+  void SetUp() override { ASSERT_TRUE(ok_); }
+  static CmdResult guest(const std::string& script) {
+    return sbx({"exec", "-u", "root", "esc", "--", "sh", "-c", script});
+  }
+  static inline SbxEnv* env_ = nullptr;
+  static inline bool ok_ = false;
+};
+
+TEST_F(EgressEscape, HostLoopbackIsUnreachableByAddressNameOrProxy) {
+  CountingServer server;
+  ASSERT_NE(server.port(), 0);
+  std::string p = std::to_string(server.port());
+  // Through the forward proxy, by address and by a name resolving to it.
+  for (std::string url : {"http://127.0.0.1:" + p + "/", "http://localhost:" + p + "/"}) {
+    auto r = guest("curl -s -m 20 --noproxy '' -x http://127.0.0.1:3128 -w '\\n%{http_code}' " +
+                   url);
+    EXPECT_NE(r.out.find("403"), std::string::npos) << url << ": " << r.all();
+    EXPECT_EQ(r.out.find("host secret"), std::string::npos) << url << ": " << r.all();
+  }
+  // A CONNECT tunnel to it.
+  auto tunnel = guest("curl -s -m 20 -p -x http://127.0.0.1:3128 http://127.0.0.1:" + p + "/");
+  EXPECT_NE(tunnel.code, 0) << tunnel.all();
+  EXPECT_EQ(tunnel.out.find("host secret"), std::string::npos) << tunnel.all();
+  // Even an explicit allow for the name does not vouch for a loopback address.
+  ASSERT_EQ(sbx({"policy", "allow", "network", "localhost:" + p}).code, 0);
+  auto named = guest("curl -s -m 20 -x http://127.0.0.1:3128 -w '\\n%{http_code}' http://localhost:" +
+                     p + "/");
+  EXPECT_NE(named.out.find("403"), std::string::npos) << named.all();
+  EXPECT_NE(named.out.find("loopback"), std::string::npos) << named.all();
+  // Bypassing the proxy: 127.0.0.1 in the guest is the guest's own loopback.
+  auto direct = guest("curl -s -m 20 --noproxy '*' http://127.0.0.1:" + p + "/");
+  EXPECT_NE(direct.code, 0) << direct.all();
+  EXPECT_EQ(server.accepted(), 0) << "a guest reached a service on the host's loopback";
+  auto log = sbx({"policy", "log", "esc", "--json", "--blocked"});
+  EXPECT_NE(log.out.find("localhost"), std::string::npos) << log.all();
+}
+
+TEST_F(EgressEscape, IpLiteralsNeedACidrRule) {
+  std::string ip = mirror_ipv4();
+  ASSERT_FALSE(ip.empty()) << "cannot resolve the host's apt mirror";
+  // A process that ignores the proxy variables is intercepted transparently.
+  auto raw = guest("curl -s -m 20 --noproxy '*' -o /dev/null -w '%{http_code}' http://" + ip + "/");
+  EXPECT_NE(raw.code, 0) << raw.all();
+  EXPECT_NE(trim(raw.out), "200") << raw.all();
+  // Through the proxy: a 403 naming the address rule.
+  auto proxied = guest("curl -s -m 20 -w '\\n%{http_code}' http://" + ip + "/");
+  EXPECT_NE(proxied.out.find("403"), std::string::npos) << proxied.all();
+  auto log = sbx({"policy", "log", "esc", "--json"});
+  auto j = nlohmann::json::parse(log.out, nullptr, false);
+  ASSERT_TRUE(j.is_array()) << log.all();
+  bool transparent_denied = false;
+  for (auto& e : j)
+    if (e.value("host", "") == ip && e.value("kind", "") == "transparent" &&
+        e.value("verdict", "") == "deny")
+      transparent_denied = true;
+  EXPECT_TRUE(transparent_denied) << log.out;
+}
+
+TEST_F(EgressEscape, NoRouteOfItsOwnAndNothingButTcpLeaves) {
+  // No network device backed by hardware: only lo and virtual interfaces.
+  auto devs = guest("for d in /sys/class/net/*; do [ -e $d/device ] && echo NIC $d; done; true");
+  ASSERT_EQ(devs.code, 0) << devs.all();
+  EXPECT_EQ(devs.out.find("NIC"), std::string::npos) << devs.out;
+  // UDP to a public resolver, bypassing the stub, gets no answer.
+  auto udp = guest(
+      "python3 -c \"import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+      "s.settimeout(3); s.sendto(b'\\x12\\x34\\x01\\x00\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00"
+      "\\x07example\\x03com\\x00\\x00\\x01\\x00\\x01', ('9.9.9.9', 53)); print(s.recv(512))\"");
+  EXPECT_NE(udp.code, 0) << "a UDP answer came back from outside: " << udp.all();
+  // Non-HTTP TCP (ssh's port) needs a host:port rule: a transparent
+  // connection to port 22 is decided on its address alone, and is refused.
+  std::string ip = mirror_ipv4();
+  ASSERT_FALSE(ip.empty());
+  auto ssh = guest("curl -s -m 20 --noproxy '*' telnet://" + ip + ":22 </dev/null; echo rc=$?");
+  EXPECT_EQ(ssh.out.find("SSH-"), std::string::npos) << ssh.all();
+  EXPECT_EQ(ssh.out.find("rc=0"), std::string::npos) << ssh.all();
+  auto check = sbx({"policy", "check", "network", ip + ":22", "--sandbox", "esc"});
+  EXPECT_EQ(check.code, 1) << check.all();
+}
+
+}  // namespace
+}  // namespace sbx::testing
