@@ -104,6 +104,7 @@ std::variant<SpawnedExec, proto::OpenFailure> ExecSpawner::spawn(
       "SHELL=" + user.shell, std::string("PATH=") + kDefaultPath, "LANG=C.UTF-8",
       "HOSTNAME=" + current_hostname()};
   if (req.tty) env.push_back("TERM=xterm-256color");
+  for (auto& e : cfg_.login_env) set_env(env, e);
   for (auto& e : req.env) set_env(env, e);
 
   // --- Candidate program paths, resolved with the *new* PATH (execvp would

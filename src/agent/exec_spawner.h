@@ -6,6 +6,7 @@
 
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "base/fd.h"
 #include "proto/messages.h"
@@ -25,6 +26,9 @@ struct SpawnedExec {
 struct SpawnerConfig {
   std::string passwd_path = "/etc/passwd";
   std::string group_path = "/etc/group";
+  /// KEY=VALUE entries added to every login environment (the egress proxy
+  /// variables); a request's own env entries still replace them.
+  std::vector<std::string> login_env;
 };
 
 /// Starts commands on behalf of the link server.

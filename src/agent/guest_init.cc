@@ -24,6 +24,8 @@
 #include <thread>
 
 #include "agent/docker_storage.h"
+#include "agent/egress.h"
+#include "agent/guest_network.h"
 #include "agent/uid_remap.h"
 #include "agent/user_db.h"
 #include "base/files.h"
@@ -74,6 +76,11 @@ void remove_same_fs(int fd, dev_t dev) {
     }
   }
   closedir(d);
+}
+
+uint16_t port_of(const std::string& endpoint) {
+  auto p = parse_uint(endpoint.substr(endpoint.rfind(':') + 1));
+  return p && *p <= 65535 ? static_cast<uint16_t>(*p) : 0;
 }
 
 }  // namespace
@@ -214,8 +221,9 @@ void GuestInit::setup_dev_and_run() {
 }
 
 void GuestInit::setup_network() {
-  // The VM has no NIC; loopback is all there is. Bringing lo up makes the
-  // kernel assign 127.0.0.1/8 itself.
+  // The VM has no NIC. Bringing lo up makes the kernel assign 127.0.0.1/8
+  // itself; then the egress plumbing (dummy sbx0 + rules, guest_network.h),
+  // before dockerd adds its own rules.
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) {
     console_.log("lo: socket: " + errstr());
@@ -230,6 +238,9 @@ void GuestInit::setup_network() {
     console_.log("lo: " + errstr());
   }
   close(s);
+  const auto egress = EgressConfig::pid1_defaults();
+  egress_redirect_ = setup_egress_network(console_, port_of(egress.transparent),
+                                          port_of(egress.dns));
 }
 
 void GuestInit::setup_hostname() {

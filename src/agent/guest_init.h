@@ -1,6 +1,6 @@
 // PID-1 duties in the guest: mount the early file systems, load modules,
 // switch to the root disk, mount the workspace, prepare /dev, networking
-// (loopback only), hostname and the agent user's uid, find the agent port;
+// (loopback, and the egress interception), hostname and the agent user's uid, find the agent port;
 // and the orderly shutdown. Only meaningful as PID 1 inside the VM.
 #pragma once
 
@@ -30,6 +30,9 @@ class GuestInit {
   /// After boot(): how to run the private dockerd, or nullopt when the
   /// template has none.
   const std::optional<DockerOptions>& docker() const { return docker_; }
+  /// After boot(): the egress REDIRECT rules and the default route via sbx0
+  /// are installed (see guest_network.h).
+  bool egress_redirect() const { return egress_redirect_; }
   /// Prints `msg`, syncs and reboots so QEMU exits instead of hanging.
   [[noreturn]] void fatal(const std::string& msg);
 
@@ -53,6 +56,7 @@ class GuestInit {
   std::string ws_mountpoint_;  ///< in the final root; empty if none mounted
   std::optional<DockerOptions> docker_;
   bool docker_mounted_ = false;  ///< the docker disk is on /var/lib/docker
+  bool egress_redirect_ = false;
 };
 
 }  // namespace sbx::agent

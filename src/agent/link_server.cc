@@ -24,9 +24,6 @@ using nlohmann::json;
 
 namespace {
 
-/// Stop reading children once this much encoded output waits for the link:
-/// the buffer stays bounded and children feel backpressure.
-constexpr size_t kOutHighWater = 256u << 10;
 /// Stop reading the link itself past this (only small replies are unbounded
 /// by credit: ACKs, WINDOWs, control replies).
 constexpr size_t kOutHardCap = 8u << 20;
@@ -37,7 +34,16 @@ constexpr size_t kMaxChannels = 1024;
 /// While no host is connected, look at the port this often.
 constexpr int kHangupPollMs = 100;
 
-enum Which { kStdin = 0, kStdout = 1, kStderr = 2, kPty = 3, kTcp = 4 };
+enum Which {
+  kStdin = 0,
+  kStdout = 1,
+  kStderr = 2,
+  kPty = 3,
+  kTcp = 4,
+  kEgressProxy = 5,
+  kEgressTransparent = 6,
+  kDnsStub = 7,
+};
 
 }  // namespace
 
@@ -123,7 +129,9 @@ Result<LinkExit> LinkServer::run() {
     for (auto& [id, c] : tcp_) {
       short ev = 0;
       if (c.connecting) {
-        ev = POLLOUT;
+        // Egress: nothing to do until the host's OPEN_OK (the guest app's
+        // early bytes wait in its socket).
+        if (!c.egress) ev = POLLOUT;
       } else {
         if (room && c.out_credit > 0 && !c.rd_eof) ev |= POLLIN;
         if (!c.in_buf.empty() && !c.wr_shut) ev |= POLLOUT;
@@ -132,6 +140,16 @@ Result<LinkExit> LinkServer::run() {
       pfds.push_back({c.sock.get(), ev, 0});
       tags.emplace_back(id, kTcp);
     }
+    // Listeners are always polled: without a host their connections are
+    // accepted and closed at once, so guest programs fail fast.
+    auto add_listener = [&](const Fd& fd, int which) {
+      if (!fd.valid()) return;
+      pfds.push_back({fd.get(), POLLIN, 0});
+      tags.emplace_back(0, which);
+    };
+    add_listener(opts_.egress.proxy, kEgressProxy);
+    add_listener(opts_.egress.transparent, kEgressTransparent);
+    add_listener(opts_.egress.dns, kDnsStub);
     int timeout = (hangup_ || shutting_down_) ? kHangupPollMs : -1;
     auto min_timeout = [&](int t) {
       if (t >= 0 && (timeout < 0 || t < timeout)) timeout = t;
@@ -164,6 +182,14 @@ Result<LinkExit> LinkServer::run() {
     for (size_t i = chan_base; i < pfds.size(); ++i) {
       if (!pfds[i].revents) continue;
       auto [id, which] = tags[i - chan_base];
+      if (which == kEgressProxy || which == kEgressTransparent) {
+        egress_accept(which == kEgressTransparent);
+        continue;
+      }
+      if (which == kDnsStub) {
+        dns_read();
+        continue;
+      }
       if (which == kTcp) {
         auto t = tcp_.find(id);
         if (t == tcp_.end()) continue;
@@ -300,6 +326,14 @@ void LinkServer::dispatch(Frame f) {
     case FrameType::kOpen:
       on_open(f);
       return;
+    case FrameType::kOpenOk:
+    case FrameType::kOpenFail:
+      // Answers to our own (egress) OPENs; anything else is a stray.
+      if (f.channel & proto::kGuestChannelBit) egress_reply(f);
+      return;
+    case FrameType::kDatagram:
+      on_datagram(f);
+      return;
     case FrameType::kData:
     case FrameType::kWindow:
     case FrameType::kEof:
@@ -353,6 +387,7 @@ void LinkServer::on_hello(const Frame& f) {
       console_.log("link: new session; closing " + std::to_string(channels_.size()) +
                    " channel(s)");
     drop_all_channels();
+    dns_pending_.clear();  // the old host's answers will never come
     nonce_ = h->nonce;
     shutting_down_ = false;
   }
@@ -361,7 +396,8 @@ void LinkServer::on_hello(const Frame& f) {
               {"agent", "0.1.0"},
               {"kernel", kernel_release()},
               {"hostname", host_name()},
-              {"pid1", opts_.pid1}};
+              {"pid1", opts_.pid1},
+              {"egress", json::parse(egress_json())}};
   send(proto::kHelloChannel, FrameType::kHelloAck, proto::hello_payload(nonce_, ack.dump()));
 }
 
@@ -401,6 +437,10 @@ void LinkServer::on_open(const Frame& f) {
   };
   if (f.channel == proto::kControlChannel || f.channel == proto::kHelloChannel)
     return fail(125, "channel id " + std::to_string(f.channel) + " is reserved");
+  // The guest allocates ids with this bit (egress) and DNS/HELLO live up
+  // there too: a host OPEN on one could only collide.
+  if (f.channel & proto::kGuestChannelBit)
+    return fail(125, "channel id " + std::to_string(f.channel) + " is reserved for the guest");
   if (channel_in_use(f.channel))
     return fail(125, "channel " + std::to_string(f.channel) + " is already in use");
   if (channels_.size() + tcp_.size() >= kMaxChannels)
@@ -408,6 +448,7 @@ void LinkServer::on_open(const Frame& f) {
   auto kind = proto::open_kind(f.payload);
   if (!kind) return fail(125, kind.error().message);
   if (*kind == "tcp") return open_tcp(f);
+  if (*kind == "egress") return fail(125, "egress channels are opened by the guest");
   auto req = proto::parse_exec_request(f.payload);
   if (!req) return fail(125, req.error().message);
   auto res = spawner_.spawn(*req);

@@ -5,13 +5,17 @@
 
 #include <sys/types.h>
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "agent/console.h"
+#include "agent/egress.h"
 #include "agent/exec_channel.h"
 #include "agent/exec_spawner.h"
 #include "agent/tcp_channel.h"
@@ -34,6 +38,9 @@ struct LinkOptions {
   /// The private dockerd's supervisor (PID 1 or test mode with --dockerd);
   /// null when the sandbox has no Docker. Not owned.
   DockerSupervisor* docker = nullptr;
+  /// Egress listeners (forward proxy, transparent, DNS stub), bound by
+  /// open_egress(); invalid Fds are disabled. Owned by the server.
+  EgressSockets egress;
 };
 
 /// Why run() returned.
@@ -95,6 +102,22 @@ class LinkServer {
   /// Fails connects past their deadline; returns ms until the next one (-1).
   int tcp_check_deadlines();
   bool channel_in_use(uint32_t id) const { return channels_.count(id) || tcp_.count(id); }
+  // Egress (link_server_egress.cc).
+  /// Accepts pending connections on a listener; each becomes a guest-opened
+  /// channel (OPEN sent), or is closed at once (no host, too many).
+  void egress_accept(bool transparent);
+  /// OPEN_OK / OPEN_FAIL from the host on a guest-opened channel.
+  void egress_reply(const proto::Frame& f);
+  /// Reads queries from the DNS stub socket and relays them as DATAGRAMs.
+  void dns_read();
+  /// A DATAGRAM from the host: the answer for a pending query's tag.
+  void on_datagram(const proto::Frame& f);
+  /// A free channel id with kGuestChannelBit set.
+  uint32_t alloc_guest_channel();
+  /// The host is there to answer guest OPENs and DATAGRAMs.
+  bool host_connected() const { return synced_ && !hangup_ && !eof_ && !shutting_down_; }
+  /// The "egress" object of HELLO_ACK.
+  std::string egress_json() const;
 
   Fd link_;
   const Console& console_;
@@ -116,6 +139,26 @@ class LinkServer {
 
   std::map<uint32_t, ExecChannel> channels_;
   std::map<uint32_t, TcpChannel> tcp_;
+
+  /// Next candidate for alloc_guest_channel() (without the guest bit).
+  uint32_t next_guest_ = 1;
+  /// A DNS query relayed to the host and not yet answered.
+  struct DnsPending {
+    uint32_t tag = 0;
+    sockaddr_storage client{};
+    socklen_t client_len = 0;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  /// Oldest first; bounded (the oldest is dropped when full).
+  std::deque<DnsPending> dns_pending_;
+  uint32_t next_dns_tag_ = 1;
+  /// Refusals are logged at most this often (a retry loop must not flood
+  /// the slow serial console).
+  std::chrono::steady_clock::time_point egress_log_next_;
+
+  /// Stop reading children once this much encoded output waits for the
+  /// link: the buffer stays bounded and children feel backpressure.
+  static constexpr size_t kOutHighWater = 256u << 10;
 };
 
 }  // namespace sbx::agent

@@ -98,6 +98,14 @@ int LinkServer::tcp_check_deadlines() {
       ++it;
       continue;
     }
+    if (now >= c.connect_deadline && c.egress) {
+      // CLOSE tells the host to forget it; its late OPEN_OK is ignored.
+      console_.log("channel " + std::to_string(c.id) + ": " + c.label +
+                   ": no answer from the host; closing");
+      send(c.id, FrameType::kClose, "");
+      it = tcp_.erase(it);
+      continue;
+    }
     if (now >= c.connect_deadline) {
       std::string msg = "connect " + c.label + ": " + strerror(ETIMEDOUT);
       console_.log("open channel " + std::to_string(c.id) + ": " + msg);

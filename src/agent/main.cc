@@ -12,6 +12,7 @@
 #include <string>
 
 #include "agent/docker_supervisor.h"
+#include "agent/egress.h"
 #include "agent/guest_init.h"
 #include "agent/link_server.h"
 #include "base/strings.h"
@@ -24,19 +25,27 @@ constexpr const char* kUsage =
     "       sbx-agent --serve-socket P  connect to unix socket P and serve it\n"
     "         test-mode options: --dockerd PATH --docker-sock PATH [--docker-log PATH]\n"
     "                            [--docker-socket-activation]  supervise a (fake) dockerd\n"
+    "                            --egress-proxy|--egress-transparent|--egress-dns IP:PORT\n"
+    "                            egress listeners (port 0: ephemeral, see HELLO_ACK)\n"
     "       sbx-agent --version\n";
 
 int serve_test_mode(sbx::Fd link, const sbx::agent::Console& console,
-                    const std::optional<sbx::agent::DockerOptions>& docker_opts) {
+                    const std::optional<sbx::agent::DockerOptions>& docker_opts,
+                    sbx::agent::EgressConfig egress) {
   sbx::agent::LinkOptions opts;
   opts.exit_on_eof = true;
+  // No netfilter here: a test connecting to the transparent port plays the
+  // part of a redirected connection.
+  egress.redirect = !egress.transparent.empty();
+  opts.egress = sbx::agent::open_egress(egress, console);
+  opts.spawner.login_env = sbx::agent::proxy_env(opts.egress.proxy_url());
   std::unique_ptr<sbx::agent::DockerSupervisor> docker;
   if (docker_opts) {
     docker = std::make_unique<sbx::agent::DockerSupervisor>(console, *docker_opts);
     docker->start();
     opts.docker = docker.get();
   }
-  sbx::agent::LinkServer server(std::move(link), console, opts);
+  sbx::agent::LinkServer server(std::move(link), console, std::move(opts));
   auto r = server.run();
   if (!r) {
     console.log("error: " + r.error().message);
@@ -52,15 +61,28 @@ int serve_test_mode(sbx::Fd link, const sbx::agent::Console& console,
   sbx::agent::LinkOptions opts;
   opts.exit_on_eof = false;
   opts.pid1 = true;
+  // Before dockerd starts: it gets the proxy, and its containers' DNS
+  // (redirected to the stub) must find the socket bound.
+  auto egress_cfg = sbx::agent::EgressConfig::pid1_defaults();
+  egress_cfg.redirect = init.egress_redirect();
+  opts.egress = sbx::agent::open_egress(egress_cfg, console);
+  const std::string proxy = opts.egress.proxy_url();
+  if (!proxy.empty()) {
+    sbx::agent::write_proxy_files(console, proxy);
+    opts.spawner.login_env = sbx::agent::proxy_env(proxy);
+  }
+  if (opts.egress.dns.valid()) sbx::agent::write_resolv_conf(console);
   std::unique_ptr<sbx::agent::DockerSupervisor> docker;
   if (init.docker()) {
     // Boot mode starts dockerd now and it initialises while the link is
     // already served; socket mode only listens.
-    docker = std::make_unique<sbx::agent::DockerSupervisor>(console, *init.docker());
+    sbx::agent::DockerOptions d = *init.docker();
+    if (d.proxy.empty()) d.proxy = proxy;  // an explicit sbx.proxy wins
+    docker = std::make_unique<sbx::agent::DockerSupervisor>(console, d);
     docker->start();
     opts.docker = docker.get();
   }
-  sbx::agent::LinkServer server(std::move(*port), console, opts);
+  sbx::agent::LinkServer server(std::move(*port), console, std::move(opts));
   auto r = server.run();
   if (!r) init.fatal("link server: " + r.error().message);
   // dockerd first: it stops its containers (--shutdown-timeout 3) before
@@ -91,6 +113,7 @@ int main(int argc, char** argv) {
     std::optional<sbx::agent::DockerOptions> docker;
     std::string dockerd, sock, log = "/dev/null";
     bool socket_activation = false;
+    sbx::agent::EgressConfig egress;
     for (int i = 3; i < argc; ++i) {
       std::string o = argv[i];
       bool has_value = i + 1 < argc;
@@ -100,6 +123,12 @@ int main(int argc, char** argv) {
         sock = argv[++i];
       } else if (o == "--docker-log" && has_value) {
         log = argv[++i];
+      } else if (o == "--egress-proxy" && has_value) {
+        egress.proxy = argv[++i];
+      } else if (o == "--egress-transparent" && has_value) {
+        egress.transparent = argv[++i];
+      } else if (o == "--egress-dns" && has_value) {
+        egress.dns = argv[++i];
       } else if (o == "--docker-socket-activation") {
         socket_activation = true;
       } else {
@@ -126,14 +155,14 @@ int main(int argc, char** argv) {
         fprintf(stderr, "sbx-agent: --serve-fd: bad fd '%s'\n", argv[2]);
         return 2;
       }
-      return serve_test_mode(sbx::Fd(static_cast<int>(*n)), console, docker);
+      return serve_test_mode(sbx::Fd(static_cast<int>(*n)), console, docker, egress);
     }
     auto fd = sbx::unix_connect(argv[2]);
     if (!fd) {
       fprintf(stderr, "sbx-agent: %s\n", fd.error().message.c_str());
       return 1;
     }
-    return serve_test_mode(std::move(*fd), console, docker);
+    return serve_test_mode(std::move(*fd), console, docker, egress);
   }
   fputs(kUsage, stderr);
   return 2;

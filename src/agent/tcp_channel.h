@@ -1,6 +1,7 @@
-// State of one TCP channel on the agent link (published ports): a socket
-// inside the guest relayed as DATA frames with the same credit rules as an
-// exec channel's stdin/stdout.
+// State of one TCP channel on the agent link: a socket inside the guest
+// relayed as DATA frames with the same credit rules as an exec channel's
+// stdin/stdout. Host-opened (published ports: the agent connects) or
+// guest-opened (egress: the agent accepted the connection).
 #pragma once
 
 #include <chrono>
@@ -17,7 +18,10 @@ struct TcpChannel {
   uint32_t id = 0;
   Fd sock;
   std::string label;  ///< "host:port", for messages
-  /// connect() is in flight: OPEN_OK/OPEN_FAIL not yet sent.
+  /// Guest-opened (egress): we sent OPEN and the host answers it.
+  bool egress = false;
+  /// Host-opened: connect() is in flight, OPEN_OK/OPEN_FAIL not yet sent.
+  /// Egress: waiting for the host's OPEN_OK; the socket is not read yet.
   bool connecting = true;
   std::chrono::steady_clock::time_point connect_deadline;
 
