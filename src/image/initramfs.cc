@@ -36,6 +36,13 @@ std::vector<std::string> default_guest_modules() {
           // jump to DNAT (xt_nat); found missing by the ports e2e suite.
           "xt_tcpudp",    "xt_nat",        "xt_mark",        "xt_multiport",
           "xt_comment",   "iptable_mangle", "ipt_REJECT",
+          // Egress interception (sbx-agent's guest_network.cc): the dummy
+          // sbx0 carrying the default route, REDIRECT to the agent's
+          // listeners and REJECT for the rest. iptables-nft uses the xt_*
+          // targets through nft_compat; the native nft_* ones cover
+          // nftables-translated rules.
+          "dummy",        "xt_REDIRECT",   "nft_redir",      "nf_reject_ipv4",
+          "nft_reject_ipv4",
           "tun",          "loop"};
 }
 

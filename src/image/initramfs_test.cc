@@ -35,7 +35,9 @@ TEST(Initramfs, ModulePathsInsideTheArchive) {
 TEST(Initramfs, DefaultModulesCoverWorkspaceAndDocker) {
   auto m = default_guest_modules();
   for (const char* want : {"virtio_blk", "virtio_console", "9p", "9pnet_virtio",
-                           "virtiofs", "overlay", "br_netfilter", "xt_MASQUERADE"})
+                           "virtiofs", "overlay", "br_netfilter", "xt_MASQUERADE",
+                           // egress interception in the guest
+                           "dummy", "xt_REDIRECT", "ipt_REJECT", "xt_addrtype"})
     EXPECT_NE(std::find(m.begin(), m.end(), want), m.end()) << want;
 }
 
