@@ -225,10 +225,11 @@ std::vector<Rule> preset_rules(Preset p, const PresetInputs& inputs) {
 }
 
 Policy make_policy(Preset p, const PresetInputs& inputs, std::vector<Rule> rules) {
-  return Policy{p, preset_rules(p, inputs), std::move(rules)};
+  return Policy{p, preset_rules(p, inputs), std::move(rules), {}};
 }
 
 Decision decide(const Policy& policy, std::string_view sandbox, const Target& target) {
+  if (!policy.deny_all.empty()) return Decision{false, 0, policy.deny_all};
   std::string host;
   std::optional<IpAddress> ip = target.ip;
   if (!target.host.empty()) {

@@ -83,6 +83,9 @@ struct Policy {
   Preset preset = Preset::kBalanced;
   std::vector<Rule> builtin;  ///< from preset_rules(); never shown as user rules
   std::vector<Rule> rules;    ///< user rules, global and per sandbox
+  /// When set, every target is denied and this is the Decision's rule text,
+  /// before any rule is looked at (a sandbox created with --deny-network).
+  std::string deny_all;
 };
 
 /// The fixed allowlist of the balanced preset (AI APIs, package registries,

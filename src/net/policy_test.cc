@@ -19,6 +19,18 @@ bool allowed(const Policy& p, std::string host, uint16_t port = 443, std::string
   return decide(p, sb, Target{std::move(host), std::nullopt, port}).allowed;
 }
 
+TEST(Policy, DenyAllOverridesEveryRuleAndNamesItsReason) {
+  Policy p = policy(Preset::kAllowAll, {rule(1, Action::kAllow, "example.com"),
+                                        rule(2, Action::kAllow, "127.0.0.1/32:8080")});
+  ASSERT_TRUE(allowed(p, "example.com"));
+  p.deny_all = "sandbox created with --deny-network";
+  auto d = decide(p, "s1", Target{"example.com", std::nullopt, 443});
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.rule, "sandbox created with --deny-network");
+  EXPECT_FALSE(decide(p, "s1", Target{"", *parse_ip("127.0.0.1"), 8080}).allowed);
+  EXPECT_FALSE(decide(p, "s1", Target{"example.com", std::nullopt, 0}).allowed);  // DNS
+}
+
 TEST(Resource, ParsesKinds) {
   auto d = parse_resource("Example.COM.");
   ASSERT_TRUE(d.ok());
