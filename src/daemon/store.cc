@@ -1,5 +1,7 @@
 #include "daemon/store.h"
 
+#include <cstdlib>
+
 #include "db/sqlite_stmt.h"
 
 namespace sbx::daemon {
@@ -12,7 +14,7 @@ using Stmt = db::SqliteStmt;
 
 constexpr const char* kColumns =
     "name, agent, workspace, memory_bytes, cpus, disk_bytes, template_id, user, "
-    "created_at, status, qemu_pid, virtiofsd_pid, last_error, docker_bytes";
+    "created_at, status, qemu_pid, virtiofsd_pid, last_error, docker_bytes, deny_network";
 
 SandboxRecord read_row(const Stmt& s) {
   SandboxRecord r;
@@ -30,6 +32,7 @@ SandboxRecord read_row(const Stmt& s) {
   r.virtiofsd_pid = s.i64(11);
   r.last_error = s.text(12);
   r.docker_bytes = static_cast<uint64_t>(s.i64(13));
+  r.deny_network = s.i64(14) != 0;
   return r;
 }
 
@@ -48,6 +51,7 @@ void bind_row(Stmt& s, const SandboxRecord& r) {
   s.bind(12, r.virtiofsd_pid);
   s.bind(13, r.last_error);
   s.bind(14, static_cast<int64_t>(r.docker_bytes));
+  s.bind(15, static_cast<int64_t>(r.deny_network ? 1 : 0));
 }
 
 }  // namespace
@@ -88,7 +92,33 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
     auto r = s->exec(sql);
     if (!r) return r.error().wrap("initialise database " + path);
   }
+  if (auto r = s->migrate(); !r) return r.error().wrap("migrate database " + path);
   return s;
+}
+
+Result<int64_t> Store::schema_version() {
+  Stmt s(db_, "SELECT value FROM meta WHERE key = 'schema'");
+  if (!s.ok()) return s.error("read schema version");
+  if (s.step() != SQLITE_ROW) return int64_t{1};
+  return static_cast<int64_t>(std::atoll(s.text(0).c_str()));
+}
+
+Result<void> Store::migrate() {
+  auto v = schema_version();
+  if (!v) return v.error();
+  // Schema 2: sandboxes created with --deny-network. One transaction, so a
+  // crash cannot leave the column added but the version old (or the reverse).
+  if (*v < 2) {
+    for (const char* sql : {"BEGIN IMMEDIATE",
+                            "ALTER TABLE sandboxes ADD COLUMN deny_network INTEGER NOT NULL DEFAULT 0",
+                            "UPDATE meta SET value = '2' WHERE key = 'schema'", "COMMIT"}) {
+      if (auto r = exec(sql); !r) {
+        (void)exec("ROLLBACK");
+        return r.error().wrap("schema 2");
+      }
+    }
+  }
+  return ok();
 }
 
 Store::~Store() { sqlite3_close(db_); }
@@ -106,7 +136,7 @@ Result<void> Store::exec(const std::string& sql) {
 Result<void> Store::insert(const SandboxRecord& r) {
   std::lock_guard l(mu_);
   Stmt s(db_, (std::string("INSERT INTO sandboxes (") + kColumns +
-               ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)").c_str());
+               ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)").c_str());
   if (!s.ok()) return s.error("insert sandbox");
   bind_row(s, r);
   int rc = s.step();
@@ -147,7 +177,8 @@ Result<void> Store::update(const SandboxRecord& r) {
   Stmt s(db_,
          "UPDATE sandboxes SET agent=?2, workspace=?3, memory_bytes=?4, cpus=?5,"
          " disk_bytes=?6, template_id=?7, user=?8, created_at=?9, status=?10,"
-         " qemu_pid=?11, virtiofsd_pid=?12, last_error=?13, docker_bytes=?14 WHERE name=?1");
+         " qemu_pid=?11, virtiofsd_pid=?12, last_error=?13, docker_bytes=?14, deny_network=?15"
+         " WHERE name=?1");
   if (!s.ok()) return s.error("update sandbox");
   bind_row(s, r);
   if (s.step() != SQLITE_DONE) return s.error("update sandbox " + r.name);

@@ -32,6 +32,8 @@ struct SandboxRecord {
   int64_t qemu_pid = 0;
   int64_t virtiofsd_pid = 0;
   std::string last_error;
+  /// Created with --deny-network: all egress denied (schema 2).
+  bool deny_network = false;
 };
 
 /// Thrown-free wrapper over the sandboxes table. Thread-safe.
@@ -63,6 +65,10 @@ class Store {
  private:
   explicit Store(sqlite3* db) : db_(db) {}
   Result<void> exec(const std::string& sql);
+  /// meta.schema: 1 for databases from before migrations existed.
+  Result<int64_t> schema_version();
+  /// Brings an older database up to the current schema, step by step.
+  Result<void> migrate();
   sqlite3* db_;
   std::mutex mu_;
 };

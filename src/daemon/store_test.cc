@@ -88,5 +88,57 @@ TEST(Store, NamesAreBoundNotInterpolated) {
   EXPECT_EQ(l->size(), 1u);
 }
 
+TEST(Store, DenyNetworkIsStored) {
+  auto dir = TempDir::create();
+  auto st = Store::open(dir->path() + "/db");
+  ASSERT_TRUE(st.ok());
+  auto r = sample("a");
+  r.deny_network = true;
+  ASSERT_TRUE((*st)->insert(r).ok());
+  ASSERT_TRUE((*st)->insert(sample("b")).ok());
+  EXPECT_TRUE((*(*st)->get("a"))->deny_network);
+  EXPECT_FALSE((*(*st)->get("b"))->deny_network);
+  r.deny_network = false;
+  ASSERT_TRUE((*st)->update(r).ok());
+  EXPECT_FALSE((*(*st)->get("a"))->deny_network);
+}
+
+TEST(Store, MigratesASchema1Database) {
+  auto dir = TempDir::create();
+  std::string path = dir->path() + "/db";
+  {
+    // The tables exactly as schema 1 made them, with one sandbox in them.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const char* sql =
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+        "CREATE TABLE sandboxes ("
+        " name TEXT PRIMARY KEY, agent TEXT NOT NULL, workspace TEXT NOT NULL,"
+        " memory_bytes INTEGER NOT NULL, cpus INTEGER NOT NULL,"
+        " disk_bytes INTEGER NOT NULL, template_id TEXT NOT NULL,"
+        " user TEXT NOT NULL, created_at TEXT NOT NULL, status TEXT NOT NULL,"
+        " qemu_pid INTEGER NOT NULL DEFAULT 0, virtiofsd_pid INTEGER NOT NULL DEFAULT 0,"
+        " last_error TEXT NOT NULL DEFAULT '', docker_bytes INTEGER NOT NULL DEFAULT 0);"
+        "INSERT INTO meta VALUES ('schema', '1');"
+        "INSERT INTO sandboxes (name, agent, workspace, memory_bytes, cpus, disk_bytes,"
+        " template_id, user, created_at, status) VALUES"
+        " ('old', 'shell', '/w', 1, 1, 1, 't', 'agent', 'then', 'stopped');";
+    ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  for (int round = 0; round < 2; ++round) {  // the second open finds schema 2
+    auto st = Store::open(path);
+    ASSERT_TRUE(st.ok()) << st.error().message;
+    auto g = (*st)->get("old");
+    ASSERT_TRUE(g.ok() && g->has_value()) << (g.ok() ? "missing" : g.error().message);
+    EXPECT_EQ((*g)->workspace, "/w");
+    EXPECT_EQ((*g)->deny_network, round == 1);  // false after migrating; then as stored
+    auto r = **g;
+    r.deny_network = round == 0;
+    ASSERT_TRUE((*st)->update(r).ok());
+    EXPECT_EQ((*(*st)->get("old"))->deny_network, round == 0);
+  }
+}
+
 }  // namespace
 }  // namespace sbx::daemon

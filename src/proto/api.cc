@@ -46,6 +46,7 @@ json info_json(const SandboxInfo& s) {
           {"template", s.template_id},
           {"created_at", s.created_at},
           {"ports", ports},
+          {"deny_network", s.deny_network},
           {"error", s.error}};
 }
 
@@ -66,7 +67,8 @@ Result<SandboxInfo> info_from(const json& j) {
                  field(j, "status", s.status), field(j, "workspace", s.workspace),
                  field(j, "memory_bytes", s.memory_bytes), field(j, "cpus", s.cpus),
                  field(j, "disk_bytes", s.disk_bytes), field(j, "template", s.template_id),
-                 field(j, "created_at", s.created_at), field(j, "error", s.error)})
+                 field(j, "created_at", s.created_at), field(j, "error", s.error),
+                 field(j, "deny_network", s.deny_network)})
     if (!r) return r.error().wrap("sandbox");
   auto it = j.find("ports");
   if (it != j.end() && it->is_array()) {
@@ -129,7 +131,8 @@ std::string to_json(const CreateRequest& r) {
   return json{{"name", r.name},       {"agent", r.agent},
               {"workspace", r.workspace}, {"memory_bytes", r.memory_bytes},
               {"cpus", r.cpus},       {"start", r.start},
-              {"ports", ports},       {"docker_bytes", r.docker_bytes}}
+              {"ports", ports},       {"docker_bytes", r.docker_bytes},
+              {"deny_network", r.deny_network}}
       .dump();
 }
 
@@ -140,7 +143,8 @@ Result<CreateRequest> parse_create_request(std::string_view text) {
   for (auto x : {field(*j, "name", r.name), field(*j, "agent", r.agent),
                  field(*j, "workspace", r.workspace),
                  field(*j, "memory_bytes", r.memory_bytes), field(*j, "cpus", r.cpus),
-                 field(*j, "start", r.start), field(*j, "docker_bytes", r.docker_bytes)})
+                 field(*j, "start", r.start), field(*j, "docker_bytes", r.docker_bytes),
+                 field(*j, "deny_network", r.deny_network)})
     if (!x) return x.error().wrap("create request");
   if (auto it = j->find("ports"); it != j->end() && !it->is_null()) {
     if (!it->is_array() || it->size() > 256) return err("create request: bad 'ports'");

@@ -26,6 +26,19 @@
 //   POST   /v1/reset                        -> {"removed": [names]}: every
 //          sandbox stopped and deleted
 //   POST   /v1/prune[?dry_run=1]            -> PruneResult
+//   GET    /v1/policy                      -> {"preset", "rules": [...], "builtin": [...]}
+//   POST   /v1/policy/{rules,remove,init,reset,check}  (see daemon/api_server.cc)
+//   GET    /v1/policy/log[?sandbox=NAME&limit=N&blocked=1]
+//          -> [LogEntry...] newest first (limit 1..10000, default 100; 404
+//          for an unknown sandbox). LogEntry: {"id", "time_ms", "sandbox",
+//          "host", "port", "kind": "forward|transparent|dns", "method",
+//          "path", "rule", "verdict": "allow|deny", "bytes_up",
+//          "bytes_down", "finished", "error"}
+//   GET    /v1/policy/log/stream[?sandbox=NAME]
+//          -> 200, chunked application/x-ndjson: one LogEntry per line as
+//          decisions are made and connections end (a finished connection
+//          comes again with its byte counts), until the client goes away
+//          or the daemon stops. A slow reader loses the oldest events.
 //   POST   /v1/shutdown                    -> 200, then sandboxd exits
 #pragma once
 
@@ -72,6 +85,8 @@ struct SandboxInfo {
   std::string created_at;  ///< RFC 3339, UTC
   std::vector<PortMapping> ports;
   std::string error;       ///< why it failed, with the console tail, if it did
+  /// Created with --deny-network: every connection and DNS query is denied.
+  bool deny_network = false;
 };
 std::string to_json(const SandboxInfo& s);
 Result<SandboxInfo> parse_sandbox_info(std::string_view json);
@@ -110,6 +125,8 @@ struct CreateRequest {
   bool start = true;          ///< boot it right away
   std::vector<PortMapping> ports;  ///< published once it runs (-p)
   uint64_t docker_bytes = 0;       ///< private dockerd volume; 0: 10 GiB
+  /// No egress at all, whatever the policy rules say (sbx create --deny-network).
+  bool deny_network = false;
 };
 std::string to_json(const CreateRequest& r);
 Result<CreateRequest> parse_create_request(std::string_view json);

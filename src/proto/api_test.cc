@@ -112,6 +112,26 @@ TEST(PortSpec, ListAndCreateRoundTrip) {
   EXPECT_FALSE(parse_port_mapping("{\"proto\":\"udp\",\"sandbox_port\":1}").ok());
 }
 
+TEST(DenyNetwork, TravelsInCreateRequestAndSandboxInfo) {
+  CreateRequest r;
+  r.workspace = "/x";
+  EXPECT_FALSE(parse_create_request(to_json(r))->deny_network);
+  r.deny_network = true;
+  auto p = parse_create_request(to_json(r));
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_TRUE(p->deny_network);
+  // Older clients do not send it: the default is the policy's say.
+  EXPECT_FALSE(parse_create_request(R"({"workspace":"/x"})")->deny_network);
+  EXPECT_FALSE(parse_create_request(R"({"workspace":"/x","deny_network":"yes"})").ok());
+  SandboxInfo s;
+  s.name = "a";
+  s.deny_network = true;
+  auto q = parse_sandbox_info(to_json(s));
+  ASSERT_TRUE(q.ok());
+  EXPECT_TRUE(q->deny_network);
+  EXPECT_NE(to_json(s).find("\"deny_network\":true"), std::string::npos);
+}
+
 TEST(OpenKind, TcpAndExec) {
   EXPECT_EQ(*open_kind(to_json(TcpConnectRequest{"127.0.0.1", 80})), "tcp");
   EXPECT_EQ(*open_kind("{\"argv\":[\"x\"]}"), "exec");
