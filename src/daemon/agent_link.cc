@@ -270,6 +270,20 @@ void AgentLink::dispatch(proto::Frame f) {
     cv_.notify_all();
     return;
   }
+  if (f.channel == proto::kDnsChannel) {
+    if (f.type != FrameType::kDatagram) return;
+    // Malformed datagrams are dropped without a word: a hostile guest must
+    // not be able to fill the daemon's log.
+    auto d = proto::decode_datagram(f.payload);
+    if (!d) return;
+    std::lock_guard h(handler_mu_);
+    if (dns_handler_) dns_handler_(std::move(*d));
+    return;
+  }
+  if (f.type == FrameType::kOpen) {
+    guest_open(f);
+    return;
+  }
   std::shared_ptr<GuestChannel> ch;
   {
     std::lock_guard l(mu_);
@@ -342,6 +356,87 @@ void AgentLink::dispatch(proto::Frame f) {
     default:
       break;
   }
+}
+
+void AgentLink::refuse_open(uint32_t channel, const std::string& why) {
+  (void)send(channel, FrameType::kOpenFail, proto::to_json(proto::OpenFailure{why, 125}));
+}
+
+void AgentLink::guest_open(proto::Frame& f) {
+  const uint32_t id = f.channel;
+  if (id == proto::kDnsChannel || id == proto::kHelloChannel) return;  // reserved: never answer
+  if ((id & proto::kGuestChannelBit) == 0) {
+    // The host's range. If one of our channels uses the id, an OPEN_FAIL
+    // would speak on it: stay silent then.
+    bool ours;
+    {
+      std::lock_guard l(mu_);
+      ours = channels_.count(id) != 0;
+    }
+    if (!ours) refuse_open(id, "channel " + std::to_string(id) + " is not a guest channel");
+    return;
+  }
+  auto kind = proto::open_kind(f.payload);
+  if (!kind || *kind != "egress") {
+    refuse_open(id, "the guest may only open egress channels");
+    return;
+  }
+  auto req = proto::parse_egress_open(f.payload);
+  if (!req) {
+    refuse_open(id, "bad egress request: " + req.error().message);
+    return;
+  }
+  // Held across registration and the call, so a concurrent setter waits
+  // until this channel has reached its handler (or was refused).
+  std::lock_guard h(handler_mu_);
+  if (!egress_handler_) {
+    refuse_open(id, "egress is not enabled");
+    return;
+  }
+  std::shared_ptr<GuestChannel> ch;
+  std::string refusal;
+  {
+    std::lock_guard l(mu_);
+    if (broken_) return;
+    if (channels_.count(id)) {
+      refusal = "channel " + std::to_string(id) + " is already open";
+    } else if (static_cast<size_t>(std::distance(channels_.lower_bound(proto::kGuestChannelBit),
+                                                 channels_.end())) >= kMaxGuestChannels) {
+      refusal = "too many egress connections (at most " + std::to_string(kMaxGuestChannels) + ")";
+    } else {
+      ch.reset(new GuestChannel(shared_from_this(), id));
+      ch->open_done_ = ch->open_ok_ = true;
+      channels_[id] = ch;
+    }
+  }
+  if (!ch) {
+    refuse_open(id, refusal);
+    return;
+  }
+  // OPEN_OK goes out before the handler can send anything on the channel.
+  if (!send(id, FrameType::kOpenOk, "{}")) {
+    forget(id);
+    return;
+  }
+  if (auto r = egress_handler_(ch, std::move(*req)); !r) {
+    log_.debug("egress channel " + std::to_string(id) + " refused: " + r.error().message);
+    ch->abort();
+  }
+}
+
+void AgentLink::set_egress_handler(EgressHandler h) {
+  std::lock_guard l(handler_mu_);
+  egress_handler_ = std::move(h);
+}
+
+void AgentLink::set_dns_handler(DnsHandler h) {
+  std::lock_guard l(handler_mu_);
+  dns_handler_ = std::move(h);
+}
+
+Result<void> AgentLink::send_datagram(uint32_t tag, std::string_view body) {
+  if (body.size() > proto::kMaxDatagram) return err("datagram too large");
+  return send(proto::kDnsChannel, FrameType::kDatagram, proto::encode_datagram(tag, body));
 }
 
 Result<proto::ControlResponse> AgentLink::control(const std::string& op,

@@ -25,9 +25,10 @@ namespace sbx::daemon {
 
 class AgentLink;
 
-/// One channel to the guest: a command (exec) or a TCP stream (published
-/// ports). Events arrive in order; output credit is returned with
-/// consumed() once the bytes have been passed on.
+/// One channel to the guest: a command (exec), a TCP stream (published
+/// ports) or, for channels the guest opened, an egress connection. Events
+/// arrive in order; output credit is returned with consumed() once the
+/// bytes have been passed on.
 class GuestChannel {
  public:
   struct Event {
@@ -49,7 +50,8 @@ class GuestChannel {
   Result<void> close_stdin();
   Result<void> resize(uint16_t rows, uint16_t cols);
   Result<void> signal(int sig);
-  /// Kills the command (CLOSE) and forgets the channel.
+  /// Kills the command (CLOSE) and forgets the channel. A next_event()
+  /// blocked in another thread returns (kError "aborted").
   void abort();
   uint32_t id() const { return id_; }
   /// The guest pid from OPEN_OK, when it reported one.
@@ -108,6 +110,27 @@ class AgentLink : public std::enable_shared_from_this<AgentLink> {
   Result<std::shared_ptr<GuestChannel>> open_tcp(const proto::TcpConnectRequest& req,
                                                 std::chrono::milliseconds timeout);
   bool connected() const;
+
+  /// Called on the link's reader thread for each egress channel the guest
+  /// opens, after OPEN_OK went out: the channel is registered and its DATA
+  /// is already queued. It must not block (start a thread) and must not
+  /// call the setters below. An error closes the channel again (CLOSE).
+  using EgressHandler =
+      std::function<Result<void>(std::shared_ptr<GuestChannel>, proto::EgressOpen)>;
+  /// Called on the reader thread for each DATAGRAM on proto::kDnsChannel;
+  /// must not block (queue the work) nor call the setters below.
+  using DnsHandler = std::function<void(proto::Datagram)>;
+  /// Installs (or, with nullptr, removes) the egress handler. Without one,
+  /// guest OPENs get OPEN_FAIL "egress is not enabled". Once this returns
+  /// the previous handler is not running and will not be called again.
+  void set_egress_handler(EgressHandler h);
+  /// Same for DNS datagrams; without a handler they are dropped.
+  void set_dns_handler(DnsHandler h);
+  /// Sends a DATAGRAM on proto::kDnsChannel (a DNS answer echoing `tag`).
+  Result<void> send_datagram(uint32_t tag, std::string_view body);
+  /// At most this many guest-opened channels at once; OPEN_FAIL beyond.
+  static constexpr size_t kMaxGuestChannels = 256;
+
   /// Closes the connection; every open channel ends with an error.
   void close();
   /// The JSON the agent sent in HELLO_ACK (kernel, hostname, ...).
@@ -119,6 +142,9 @@ class AgentLink : public std::enable_shared_from_this<AgentLink> {
   Result<void> send(uint32_t channel, proto::FrameType type, std::string_view payload);
   void reader_loop();
   void dispatch(proto::Frame f);
+  /// A guest OPEN: validated, bounded, handed to the egress handler.
+  void guest_open(proto::Frame& f);
+  void refuse_open(uint32_t channel, const std::string& why);
   void fail_all(const std::string& why);
   void forget(uint32_t channel);
   Result<std::shared_ptr<GuestChannel>> open(const std::string& payload,
@@ -137,6 +163,11 @@ class AgentLink : public std::enable_shared_from_this<AgentLink> {
   uint32_t next_channel_ = 1;
   std::map<uint64_t, std::optional<proto::ControlResponse>> pending_controls_;
   std::map<uint32_t, std::shared_ptr<GuestChannel>> channels_;
+  // Held while a handler runs, so a setter returning means the old handler
+  // is done (its owner may then go away). Never taken under mu_.
+  std::mutex handler_mu_;
+  EgressHandler egress_handler_;
+  DnsHandler dns_handler_;
   std::thread reader_;
 };
 
