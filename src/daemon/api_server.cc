@@ -69,11 +69,24 @@ bool query_flag(const std::string& query, const std::string& key) {
   return false;
 }
 
+// The value of `key` in the query (names and numbers only: no decoding).
+std::string query_value(const std::string& query, const std::string& key) {
+  for (auto& kv : split(query, '&'))
+    if (starts_with(kv, key + "=")) return kv.substr(key.size() + 1);
+  return "";
+}
+
+constexpr size_t kDefaultLogLimit = 100;
+constexpr size_t kMaxLogLimit = 10000;
+// Events a stream client may fall behind by before the oldest are dropped.
+constexpr size_t kStreamQueue = 1024;
+
 }  // namespace
 
 Result<std::unique_ptr<ApiServer>> ApiServer::listen(const std::string& path,
                                                      SandboxManager& manager, PolicyService& policy,
-                                                     Logger& log, std::function<void()> on_shutdown) {
+                                                     EgressService& egress, Logger& log,
+                                                     std::function<void()> on_shutdown) {
   // umask-independent: the socket is for this user only (the directory is
   // 0700 too; SO_PEERCRED is the last check).
   mode_t old = ::umask(0177);
@@ -81,7 +94,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::listen(const std::string& path,
   ::umask(old);
   if (!fd) return fd.error();
   return std::unique_ptr<ApiServer>(
-      new ApiServer(std::move(*fd), manager, policy, log, std::move(on_shutdown)));
+      new ApiServer(std::move(*fd), manager, policy, egress, log, std::move(on_shutdown)));
 }
 
 ApiServer::~ApiServer() {
@@ -189,6 +202,73 @@ std::string ApiServer::policy_route(const std::string& method,
   return fail(err(404, "unknown policy route " + route));
 }
 
+std::string ApiServer::log_query(const std::string& query, int& status) {
+  auto fail = [&](const Error& e) {
+    status = e.code >= 400 && e.code < 600 ? e.code : 500;
+    return proto::to_json(proto::ApiError{e.message, 0});
+  };
+  net::LogQuery q;
+  q.sandbox = query_value(query, "sandbox");
+  q.blocked_only = query_flag(query, "blocked");
+  q.limit = kDefaultLogLimit;
+  if (auto l = query_value(query, "limit"); !l.empty()) {
+    auto n = parse_uint(l);
+    if (!n || *n == 0 || *n > kMaxLogLimit)
+      return fail(err(400, "limit must be 1.." + std::to_string(kMaxLogLimit) + ", not '" + l + "'"));
+    q.limit = static_cast<size_t>(*n);
+  }
+  // As for rules: a sandbox that does not exist is an error, not an empty
+  // log (rows of a removed sandbox of that name would be misleading).
+  if (!q.sandbox.empty())
+    if (auto s = manager_.get(q.sandbox); !s) return fail(s.error());
+  auto rows = egress_.network_log().query(q);
+  if (!rows) return fail(rows.error());
+  std::string out = "[";
+  for (size_t i = 0; i < rows->size(); ++i) {
+    if (i) out += ",";
+    out += net::to_json((*rows)[i]);
+  }
+  return out + "]";
+}
+
+void ApiServer::log_stream(int fd, const std::string& query) {
+  std::string sandbox = query_value(query, "sandbox");
+  if (!sandbox.empty()) {
+    if (auto s = manager_.get(sandbox); !s) {
+      std::string body = proto::to_json(proto::ApiError{s.error().message, 0});
+      (void)write_all(fd, "HTTP/1.1 404 Not Found\r\nServer: sandboxd\r\n"
+                          "Content-Type: application/json\r\nConnection: close\r\n"
+                          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+      return;
+    }
+  }
+  // Subscribe before the headers go out: a client that saw 200 sees every
+  // later event.
+  auto sub = egress_.network_log().subscribe(kStreamQueue);
+  if (!write_all(fd, "HTTP/1.1 200 OK\r\nServer: sandboxd\r\n"
+                     "Content-Type: application/x-ndjson\r\nCache-Control: no-cache\r\n"
+                     "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n")) {
+    sub->close();
+    return;
+  }
+  auto chunk = [](const std::string& data) {
+    char len[16];
+    snprintf(len, sizeof len, "%zx\r\n", data.size());
+    return std::string(len) + data + "\r\n";
+  };
+  while (!stopping_) {
+    auto e = sub->next(std::chrono::milliseconds(500));
+    // The client sends nothing after its request: readable means gone.
+    pollfd p{fd, POLLIN | POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) > 0) break;
+    if (!e) continue;
+    if (!sandbox.empty() && e->sandbox != sandbox) continue;
+    if (!write_all(fd, chunk(net::to_json(*e) + "\n"))) break;
+  }
+  sub->close();
+  (void)write_all(fd, "0\r\n\r\n");
+}
+
 void ApiServer::serve(int fd) {
   asio::io_context io;
   // The socket object borrows the fd; run() closes it.
@@ -224,6 +304,14 @@ void ApiServer::serve(int fd) {
       log_.info("shutdown requested over the API");
       if (on_shutdown_) on_shutdown_();
       return;
+    } else if (p.size() == 4 && p[1] == "policy" && p[2] == "log" && p[3] == "stream" &&
+               method == http::verb::get) {
+      log_stream(fd, t.query);
+      return;
+    } else if (p.size() == 3 && p[1] == "policy" && p[2] == "log" && method == http::verb::get) {
+      int status = 200;
+      std::string body = log_query(t.query, status);
+      resp = json_response(req, static_cast<http::status>(status), body);
     } else if (p.size() >= 2 && p[1] == "policy") {
       int status = 200;
       std::string body = policy_route(std::string(req.method_string()),

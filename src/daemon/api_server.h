@@ -14,6 +14,7 @@
 #include "base/fd.h"
 #include "base/log.h"
 #include "base/result.h"
+#include "daemon/egress_service.h"
 #include "daemon/policy_service.h"
 #include "daemon/sandbox_manager.h"
 
@@ -25,7 +26,8 @@ class ApiServer {
   /// asks the daemon to exit.
   static Result<std::unique_ptr<ApiServer>> listen(const std::string& socket_path,
                                                    SandboxManager& manager, PolicyService& policy,
-                                                   Logger& log, std::function<void()> on_shutdown);
+                                                   EgressService& egress, Logger& log,
+                                                   std::function<void()> on_shutdown);
   ~ApiServer();
   /// Accepts connections until stop() is called.
   void run();
@@ -33,18 +35,24 @@ class ApiServer {
   void stop();
 
  private:
-  ApiServer(Fd listener, SandboxManager& m, PolicyService& p, Logger& log,
+  ApiServer(Fd listener, SandboxManager& m, PolicyService& p, EgressService& e, Logger& log,
             std::function<void()> on_shutdown)
-      : listener_(std::move(listener)), manager_(m), policy_(p), log_(log),
+      : listener_(std::move(listener)), manager_(m), policy_(p), egress_(e), log_(log),
         on_shutdown_(std::move(on_shutdown)) {}
   /// Routes under /v1/policy; `parts` starts after "policy".
   std::string policy_route(const std::string& method, const std::vector<std::string>& parts,
                            const std::string& body, int& status);
+  /// GET /v1/policy/log: the JSON array of entries, newest first.
+  std::string log_query(const std::string& query, int& status);
+  /// GET /v1/policy/log/stream: writes the response itself, one JSON entry
+  /// per chunk, until the client goes away or the server stops.
+  void log_stream(int fd, const std::string& query);
   void serve(int fd);
 
   Fd listener_;
   SandboxManager& manager_;
   PolicyService& policy_;
+  EgressService& egress_;
   Logger& log_;
   std::function<void()> on_shutdown_;
   std::atomic<bool> stopping_{false};

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/paths.h"
 #include "daemon/api_server.h"
+#include "daemon/egress_service.h"
 #include "daemon/sandbox_manager.h"
 #include "daemon/store.h"
 #include "sbx_version.h"
@@ -87,22 +88,38 @@ int main(int argc, char** argv) {
     fprintf(stderr, "sandboxd: %s\n", store.error().message.c_str());
     return 1;
   }
-  daemon::SandboxManager manager(cfg, std::move(*store), log);
   auto policy = daemon::PolicyService::open(paths->state + "/policy.db", log);
   if (!policy) {
     log.error(policy.error().message);
     fprintf(stderr, "sandboxd: %s\n", policy.error().message.c_str());
     return 1;
   }
+  // Every connection and DNS query of every sandbox is decided here, by the
+  // policy as it is at that moment.
+  auto egress = daemon::EgressService::open(
+      paths->state + "/network.db", [p = policy->get()] { return p->current(); }, log);
+  if (!egress) {
+    log.error(egress.error().message);
+    fprintf(stderr, "sandboxd: %s\n", egress.error().message.c_str());
+    return 1;
+  }
+  // Declared after the services it calls into, so it goes first: its
+  // destructor detaches the links still up, through the hooks below.
+  daemon::SandboxManager manager(cfg, std::move(*store), log);
   log.info("sandboxd " SBX_VERSION " starting (pid " + std::to_string(getpid()) + ")");
-  manager.recover();
-
-  std::unique_ptr<daemon::ApiServer> server;
+  manager.set_on_link_up([&](const std::string& name, bool deny_network,
+                             const std::shared_ptr<daemon::AgentLink>& link) {
+    (*egress)->attach(name, deny_network, link);
+  });
+  manager.set_on_link_down([&](const std::string& name) { (*egress)->detach(name); });
   manager.set_on_removed([&](const std::string& name) {
     if (auto r = (*policy)->forget_sandbox(name); !r)
       log.warn("policy rules of removed sandbox " + name + ": " + r.error().message);
   });
-  auto srv = daemon::ApiServer::listen(paths->socket(), manager, **policy, log,
+  manager.recover();
+
+  std::unique_ptr<daemon::ApiServer> server;
+  auto srv = daemon::ApiServer::listen(paths->socket(), manager, **policy, **egress, log,
                                        [&] { server->stop(); });
   if (!srv) {
     log.error(srv.error().message);

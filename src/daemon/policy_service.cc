@@ -79,12 +79,14 @@ Result<std::vector<int64_t>> PolicyService::add(const std::string& sandbox, net:
                                                 const std::string& resources) {
   auto r = store_->add(sandbox, action, resources);
   if (!r) return err(kBadRequest, r.error().message);
+  rebuild();
   return r;
 }
 
 Result<size_t> PolicyService::remove_id(int64_t id) {
   auto r = store_->remove(id);
   if (!r) return Error{r.error().message, r.error().code ? r.error().code : kNotFound};
+  rebuild();
   return size_t{1};
 }
 
@@ -94,6 +96,7 @@ Result<size_t> PolicyService::remove_resource(const std::string& sandbox, const 
   if (*n == 0)
     return err(kNotFound, "no " + std::string(sandbox.empty() ? "global" : "sandbox '" + sandbox + "'") +
                               " rule for '" + resource + "'; see 'sbx policy ls'");
+  rebuild();
   return n;
 }
 
@@ -103,19 +106,53 @@ Result<size_t> PolicyService::forget_sandbox(const std::string& sandbox) {
   size_t n = 0;
   for (auto& r : *rules) {
     if (r.sandbox != sandbox) continue;  // global rules stay
-    if (auto x = store_->remove(r.id); !x) return x.error();
+    if (auto x = store_->remove(r.id); !x) {
+      rebuild();
+      return x.error();
+    }
     ++n;
   }
+  if (n) rebuild();
   return n;
 }
 
 Result<void> PolicyService::init(const std::string& preset) {
   auto p = net::parse_preset(preset);
   if (!p) return err(kBadRequest, p.error().message);
-  return store_->set_preset(*p);
+  auto r = store_->set_preset(*p);
+  rebuild();
+  return r;
 }
 
-Result<void> PolicyService::reset() { return store_->reset(); }
+Result<void> PolicyService::reset() {
+  auto r = store_->reset();
+  rebuild();
+  return r;
+}
+
+void PolicyService::rebuild() {
+  const net::PresetInputs& in = inputs();
+  // Loading under the lock keeps two concurrent edits from publishing their
+  // snapshots out of order.
+  std::lock_guard l(policy_mu_);
+  auto p = store_->load(in);
+  if (!p) {
+    log_.error("policy: cannot load the rules, keeping the previous policy: " + p.error().message);
+    return;
+  }
+  current_ = std::make_shared<const net::Policy>(std::move(*p));
+}
+
+std::shared_ptr<const net::Policy> PolicyService::current() {
+  {
+    std::lock_guard l(policy_mu_);
+    if (current_) return current_;
+  }
+  rebuild();
+  std::lock_guard l(policy_mu_);
+  if (!current_) current_ = std::make_shared<const net::Policy>(net::make_policy(net::Preset::kDenyAll, {}, {}));
+  return current_;
+}
 
 Result<net::Decision> PolicyService::check(const std::string& sandbox, const std::string& target) {
   auto hp = net::parse_authority(target, 443);
@@ -129,9 +166,8 @@ Result<net::Decision> PolicyService::check(const std::string& sandbox, const std
     if (!h) return err(kBadRequest, "invalid target '" + target + "': " + h.error().message);
     t.host = *h;
   }
-  auto policy = store_->load(inputs());
-  if (!policy) return policy.error();
-  return net::decide(*policy, sandbox, t);
+  // The same policy the proxy decides by.
+  return net::decide(*current(), sandbox, t);
 }
 
 }  // namespace sbx::daemon

@@ -37,6 +37,12 @@ class PolicyService {
   /// What a connection to TARGET ("host", "host:port", an IP, "[v6]:port")
   /// from `sandbox` would get, by policy. Names default to port 443.
   Result<net::Decision> check(const std::string& sandbox, const std::string& target);
+  /// The policy connections are decided by now: built on first use and
+  /// rebuilt after every edit, so edits apply to running sandboxes' next
+  /// connection and DNS query. If the store cannot be read it stays the
+  /// last good one (deny-all before there was one: egress fails closed).
+  /// Thread-safe and cheap (a shared_ptr copy).
+  std::shared_ptr<const net::Policy> current();
 
  private:
   PolicyService(std::unique_ptr<net::PolicyStore> store, Logger& log)
@@ -48,6 +54,10 @@ class PolicyService {
   Logger& log_;
   std::mutex mu_;
   std::optional<net::PresetInputs> inputs_;
+  /// Rebuilds current_ from the store.
+  void rebuild();
+  std::mutex policy_mu_;  // guards current_; never held with mu_
+  std::shared_ptr<const net::Policy> current_;
 };
 
 /// Host names of every apt source the host uses (Debian's and third-party).

@@ -46,5 +46,35 @@ TEST(PolicyService, CheckParsesTargetsAndRefusesJunk) {
   EXPECT_TRUE(svc.check("", "api.example.com")->allowed);
 }
 
+TEST(PolicyService, CurrentPolicyFollowsEveryEdit) {
+  auto dir = TempDir::create();
+  ASSERT_TRUE(dir.ok());
+  Logger log(stderr, LogLevel::kError);
+  auto p = PolicyService::open(dir->path() + "/policy.db", log);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  auto& svc = **p;
+  auto allowed = [&](const std::string& host) {
+    return net::decide(*svc.current(), "s1", net::Target{host, std::nullopt, 443}).allowed;
+  };
+  auto before = svc.current();
+  EXPECT_EQ(before, svc.current());  // cached between edits
+  EXPECT_FALSE(allowed("api.example.com"));
+  auto ids = svc.add("", net::Action::kAllow, "api.example.com");
+  ASSERT_TRUE(ids.ok());
+  EXPECT_TRUE(allowed("api.example.com"));
+  EXPECT_FALSE(net::decide(*before, "s1", net::Target{"api.example.com", std::nullopt, 443}).allowed)
+      << "a snapshot in use must not change under its reader";
+  ASSERT_TRUE(svc.remove_id(ids->at(0)).ok());
+  EXPECT_FALSE(allowed("api.example.com"));
+  ASSERT_TRUE(svc.init("allow-all").ok());
+  EXPECT_TRUE(allowed("anything.example"));
+  ASSERT_TRUE(svc.reset().ok());
+  EXPECT_FALSE(allowed("anything.example"));
+  ASSERT_TRUE(svc.add("s1", net::Action::kAllow, "mine.example").ok());
+  EXPECT_TRUE(allowed("mine.example"));
+  ASSERT_TRUE(svc.forget_sandbox("s1").ok());
+  EXPECT_FALSE(allowed("mine.example"));
+}
+
 }  // namespace
 }  // namespace sbx::daemon

@@ -142,6 +142,7 @@ proto::SandboxInfo SandboxManager::to_info(const SandboxRecord& rec) const {
   s.template_id = rec.template_id;
   s.created_at = rec.created_at;
   s.error = rec.last_error;
+  s.deny_network = rec.deny_network;
   if (auto p = store_->ports(rec.name); p) s.ports = std::move(*p);
   return s;
 }
@@ -246,6 +247,7 @@ Result<proto::SandboxInfo> SandboxManager::create(const proto::CreateRequest& in
   rec.user = getuid() == 0 ? "root" : "agent";
   rec.created_at = now_rfc3339();
   rec.status = "stopped";
+  rec.deny_network = req.deny_network;
   if (auto r = store_->insert(rec); !r) {
     (void)remove_tree(dir);
     if (is_name_taken(r.error()))
@@ -287,6 +289,7 @@ void SandboxManager::refresh_locked(SandboxRecord& rec) {
   std::string tail = run && run->vm ? run->vm->console_tail(15) : "";
   if (run) {
     if (run->link) run->link->close();
+    if (on_link_down_) on_link_down_(rec.name);
     if (run->vm) (void)run->vm->kill();
     std::lock_guard l(mu_);
     running_.erase(rec.name);
@@ -458,6 +461,7 @@ Result<void> SandboxManager::stop_locked(SandboxRecord& rec, bool graceful) {
       }
     }
     if (run->link) run->link->close();
+    if (on_link_down_) on_link_down_(rec.name);
     if (!exited) {
       auto k = run->vm->kill();
       if (!k) return k.error().wrap("stop sandbox '" + rec.name + "'");
@@ -563,6 +567,8 @@ void SandboxManager::mark_running_locked(SandboxRecord& rec, const std::shared_p
     running_[rec.name] = run;
   }
   rec.status = "running";
+  // Egress first: the guest may connect out as soon as it runs.
+  if (on_link_up_ && run->link) on_link_up_(rec.name, rec.deny_network, run->link);
   open_ports_locked(rec, *run);
   (void)save(rec);
 }
@@ -774,8 +780,10 @@ void SandboxManager::detach_all() {
     std::lock_guard l(mu_);
     all.swap(running_);
   }
-  for (auto& [name, run] : all)
+  for (auto& [name, run] : all) {
     if (run->link) run->link->close();
+    if (on_link_down_) on_link_down_(name);
+  }
 }
 
 }  // namespace sbx::daemon

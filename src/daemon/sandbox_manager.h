@@ -80,6 +80,16 @@ class SandboxManager {
   /// Called with a sandbox's name after it has been removed (rm, reset,
   /// prune), for state kept elsewhere (its policy rules). Set before use.
   void set_on_removed(std::function<void(const std::string&)> f) { on_removed_ = std::move(f); }
+  /// Called with a sandbox's name, its --deny-network flag and its agent
+  /// link whenever a link comes up: after a boot, and for each VM re-adopted
+  /// by recover(). Runs under the sandbox's lock. Set before recover().
+  using LinkUpFn = std::function<void(const std::string& name, bool deny_network,
+                                      const std::shared_ptr<AgentLink>& link)>;
+  void set_on_link_up(LinkUpFn f) { on_link_up_ = std::move(f); }
+  /// Called with a sandbox's name once its link is closed: stop, a VM or
+  /// link found dead, daemon exit (detach_all). Runs under the sandbox's
+  /// lock, except from detach_all.
+  void set_on_link_down(std::function<void(const std::string&)> f) { on_link_down_ = std::move(f); }
   /// Daemon exit: drops agent links but leaves the VMs running for the next
   /// daemon to adopt.
   void detach_all();
@@ -140,6 +150,8 @@ class SandboxManager {
   std::map<std::string, std::shared_ptr<Running>> running_;
 
   std::function<void(const std::string&)> on_removed_;
+  LinkUpFn on_link_up_;
+  std::function<void(const std::string&)> on_link_down_;
   std::mutex create_mu_;  // creation reserves names and directories
   std::mutex artifacts_mu_;
   std::optional<Artifacts> artifacts_;
