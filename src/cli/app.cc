@@ -21,6 +21,9 @@ void add_new_sandbox_flags(CLI::App* cmd, NewSandboxOpts& o) {
                   "Publish a sandbox port: [[HOST_IP:]HOST_PORT:]SANDBOX_PORT[/tcp]");
   cmd->add_option("--docker-size", o.docker_size,
                   "Size of the private Docker volume, e.g. 20g (default: 10g)");
+  cmd->add_flag("--deny-network", o.deny_network,
+                "No network at all: every connection and DNS lookup is denied, whatever the "
+                "policy rules say");
 }
 
 // The completion model, read off the CLI11 tree so it never drifts from it.
@@ -81,7 +84,9 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   create->add_flag("-q,--quiet", co.quiet, "Print only the sandbox name");
   create->add_option("AGENT", co.agent, "Agent to run: shell")->required();
   create->add_option("PATH", co.path, "Workspace directory (default: .)");
-  create->footer("Example:\n  sbx create --name dev -m 8g -p 8080:5000 shell ~/src/project");
+  create->footer(
+      "Examples:\n  sbx create --name dev -m 8g -p 8080:5000 shell ~/src/project\n"
+      "  sbx create --deny-network --name offline shell .   # no egress at all");
   create->callback([&] { action = [&] { return cmds.create(co); }; });
 
   bool ls_json = false, ls_quiet = false;
@@ -125,7 +130,8 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   run->footer(
       "Arguments after '--' go to the agent (for shell: bash -l ARGS).\n"
       "Examples:\n  sbx run shell ~/src/project\n  sbx run shell-project\n"
-      "  sbx run --rm shell . -- -c 'make test'");
+      "  sbx run --rm shell . -- -c 'make test'\n"
+      "  sbx run --deny-network shell .      # a new sandbox with no network");
   run->callback([&] {
     ro.agent_args = after_dashes;
     action = [&] { return cmds.run(ro); };
@@ -218,14 +224,15 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   // keyword is kept for compatibility with Docker's sbx.
   struct PolicyArgs {
     std::string kind = "network", sandbox, resources, target, preset, resource;
-    bool global = false, json = false, force = false;
+    bool global = false, json = false, force = false, blocked = false;
     int64_t id = 0;
+    int limit = 100;
   };
   auto pa = std::make_shared<PolicyArgs>();
   auto* policy = app.add_subcommand("policy", "Network egress rules: what sandboxes may reach");
   policy->require_subcommand(1);
   policy->footer("Examples:\n  sbx policy allow network \"api.example.com,*.example.org\"\n"
-                 "  sbx policy check network github.com:22");
+                 "  sbx policy check network github.com:22\n  sbx policy log --blocked");
   auto kind_arg = [&](CLI::App* sub) {
     sub->add_option("kind", pa->kind, "Rule kind (network)")->required()->check(CLI::IsMember({"network"}));
   };
@@ -281,6 +288,17 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   preset_cmd->add_flag("-f,--force", pa->force, "Do not ask for confirmation");
   preset_cmd->footer("Example:\n  sbx policy reset -f");
   preset_cmd->callback([&, pa] { action = [&, pa] { return cmds.policy_reset(pa->force); }; });
+  auto* plog = policy->add_subcommand("log", "Show recent network connections and DNS lookups, and their verdicts");
+  plog->add_option("SANDBOX", pa->sandbox, "Only this sandbox's activity (default: all)");
+  plog->add_flag("--json", pa->json, "Print the entries as a JSON array");
+  plog->add_option("--limit", pa->limit, "How many entries, newest first (1-10000; default 100)");
+  plog->add_flag("--blocked", pa->blocked, "Only what was denied");
+  plog->footer(
+      "Examples:\n  sbx policy log\n  sbx policy log shell-myproject --blocked --limit 20\n"
+      "  sbx policy log --json | jq '.[] | select(.verdict == \"deny\") | .host'");
+  plog->callback([&, pa] {
+    action = [&, pa] { return cmds.policy_log(pa->sandbox, pa->json, pa->limit, pa->blocked); };
+  });
 
   auto* version = app.add_subcommand("version", "Show the client and daemon versions");
   version->footer("Example:\n  sbx version");

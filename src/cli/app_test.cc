@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "base/files.h"
+#include "base/strings.h"
 #include "cli/fake_daemon.h"
 #include "proto/messages.h"
 
@@ -53,6 +54,15 @@ void scripted(const FakeRequest& r, int fd) {
     auto p = proto::parse_port_mapping(r.body);
     if (p->host_port != 49152) return testing::respond(fd, 404, R"({"message":"no such mapping"})");
     return testing::respond(fd, 200, R"({"ports":[{"host_ip":"127.0.0.1","host_port":49152,"sandbox_port":5000,"proto":"tcp"}]})");
+  }
+  if (starts_with(t, "/v1/policy/log?")) {
+    if (t.find("sandbox=ghost") != std::string::npos)
+      return testing::respond(fd, 404, R"({"message":"sandbox 'ghost' not found. Run 'sbx ls' to see your sandboxes."})");
+    return testing::respond(
+        fd, 200,
+        R"([{"id":2,"time_ms":1764615431000,"sandbox":"shell-a","host":"evil.example","port":443,)"
+        R"("kind":"forward","method":"CONNECT","path":"","rule":"default policy balanced",)"
+        R"("verdict":"deny","bytes_up":0,"bytes_down":0,"finished":true,"error":""}])");
   }
   if (t == "/v1/reset") return testing::respond(fd, 200, R"({"removed":["shell-a","b"]})");
   if (t == "/v1/prune" || t == "/v1/prune?dry_run=1")
@@ -346,6 +356,39 @@ TEST_F(AppTest, InspectShowsDetailsErrorsAndJson) {
   EXPECT_EQ(j["status"], "running");
   EXPECT_EQ(run({"inspect", "ghost"}), kExitFailure);
   EXPECT_NE(err.str().find("sandbox 'ghost' not found"), std::string::npos);
+}
+
+TEST_F(AppTest, PolicyLogQueriesAndPrints) {
+  ASSERT_EQ(run({"policy", "log"}), 0) << err.str();
+  EXPECT_NE(out.str().find("SANDBOX"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("evil.example"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("default policy balanced"), std::string::npos) << out.str();
+  EXPECT_TRUE(saw(*fake, "GET", "/v1/policy/log?limit=100"));
+  ASSERT_EQ(run({"policy", "log", "shell-a", "--blocked", "--limit", "5", "--json"}), 0) << err.str();
+  auto j = nlohmann::json::parse(out.str(), nullptr, false);
+  ASSERT_TRUE(j.is_array());
+  EXPECT_EQ(j[0]["verdict"], "deny");
+  EXPECT_TRUE(saw(*fake, "GET", "/v1/policy/log?limit=5&sandbox=shell-a&blocked=1"));
+  EXPECT_EQ(run({"policy", "log", "ghost"}), kExitFailure);
+  EXPECT_NE(err.str().find("sandbox 'ghost' not found"), std::string::npos) << err.str();
+  EXPECT_EQ(run({"policy", "log", "--limit", "0"}), kExitFailure);
+  EXPECT_NE(err.str().find("--limit"), std::string::npos) << err.str();
+  ASSERT_EQ(run({"policy", "log", "--help"}), 0);
+  EXPECT_NE(out.str().find("Example"), std::string::npos);
+}
+
+TEST_F(AppTest, DenyNetworkGoesInTheCreateRequest) {
+  ASSERT_EQ(run({"create", "--deny-network", "--name", "off", "shell", dir->path()}), 0) << err.str();
+  ASSERT_EQ(run({"create", "--name", "on", "shell", dir->path()}), 0) << err.str();
+  std::vector<bool> flags;
+  for (auto& r : fake->requests())
+    if (r.method == "POST" && r.target == "/v1/sandboxes")
+      flags.push_back(proto::parse_create_request(r.body)->deny_network);
+  EXPECT_EQ(flags, (std::vector<bool>{true, false}));
+  for (auto* c : {"create", "run"}) {
+    ASSERT_EQ(run({c, "--help"}), 0);
+    EXPECT_NE(out.str().find("--deny-network"), std::string::npos) << c;
+  }
 }
 
 TEST_F(AppTest, CpRefusesBadArgumentsAndMissingSources) {

@@ -148,6 +148,7 @@ proto::SandboxInfo Commands::create_sandbox(const std::string& agent, const std:
   if (o.cpus < 0)
     throw Failure{"invalid --cpus " + std::to_string(o.cpus) + ": use 0 (auto) or more"};
   req.cpus = o.cpus;
+  req.deny_network = o.deny_network;
   if (!o.docker_size.empty()) {
     auto d = parse_size(o.docker_size);
     if (!d || *d == 0)

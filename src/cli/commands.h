@@ -28,6 +28,7 @@ struct NewSandboxOpts {
   int cpus = 0;
   std::vector<std::string> publish;  ///< -p specs
   std::string docker_size;           ///< --docker-size
+  bool deny_network = false;         ///< --deny-network
 };
 
 /// `sbx create`
@@ -105,6 +106,8 @@ class Commands {
   int policy_check(const std::string& sandbox, const std::string& target, bool json);
   int policy_init(const std::string& preset);
   int policy_reset(bool force);
+  /// sbx policy log: `sandbox` empty = all; `limit` 1..10000.
+  int policy_log(const std::string& sandbox, bool json, int limit, bool blocked);
 
   /// Runs a command body, turning a Failure into "Error: ..." and 125.
   int guarded(const std::function<int()>& body);

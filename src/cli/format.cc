@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <ctime>
 
 #include "base/strings.h"
 
@@ -93,6 +94,8 @@ std::string format_inspect(const proto::SandboxInfo& s, bool colour) {
       {"Template", s.template_id},
       {"Created", s.created_at},
       {"Ports", s.ports.empty() ? "(none)" : format_ports(s.ports)},
+      {"Network", s.deny_network ? "denied (created with --deny-network)"
+                                 : "by policy (see 'sbx policy ls')"},
   };
   std::string out;
   for (auto& [k, v] : kv) {
@@ -116,6 +119,61 @@ std::string format_created(const proto::SandboxInfo& s, bool colour) {
   out += "\nTo connect to this sandbox, run:\n";
   out += "  sbx run " + s.name + "\n";
   return out;
+}
+
+namespace {
+std::string log_time(int64_t ms, bool utc) {
+  time_t t = static_cast<time_t>(ms / 1000);
+  tm parts{};
+  if (utc)
+    gmtime_r(&t, &parts);
+  else
+    localtime_r(&t, &parts);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &parts);
+  return buf;
+}
+
+std::string log_bytes(const NetworkLogRow& r, uint64_t n) {
+  if (r.kind == "dns" || !r.allowed) return "-";
+  return format_size(n) + (r.finished ? "" : "+");
+}
+}  // namespace
+
+std::string format_network_log(const std::vector<NetworkLogRow>& rows, bool colour, bool utc) {
+  std::vector<std::vector<std::string>> table{
+      {"TIME", "SANDBOX", "KIND", "HOST", "PORT", "REQUEST", "VERDICT", "UP", "DOWN", "RULE"}};
+  for (auto& r : rows) {
+    std::string request = r.method;
+    // Paths come from the guest: shown short, and without control bytes.
+    std::string path = r.path.size() > 40 ? r.path.substr(0, 37) + "..." : r.path;
+    for (auto& c : path)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    if (!path.empty()) request += (request.empty() ? "" : " ") + path;
+    table.push_back({log_time(r.time_ms, utc), r.sandbox, r.kind, r.host,
+                     r.port ? std::to_string(r.port) : "-", request.empty() ? "-" : request,
+                     r.allowed ? "allow" : "deny", log_bytes(r, r.bytes_up),
+                     log_bytes(r, r.bytes_down), r.rule});
+  }
+  std::string out = format_table(table);
+  if (!colour) return out;
+  // Colour after padding, so escape codes do not upset the column widths.
+  std::string coloured;
+  for (auto& line : split(out, '\n')) {
+    if (line.empty()) continue;
+    for (auto [word, sgr] : {std::pair{"   allow   ", "32"}, std::pair{"   deny   ", "31"}}) {
+      auto at = line.find(word);
+      if (at != std::string::npos) {
+        std::string w = word;
+        auto v = w.find_first_not_of(' ');
+        auto len = w.find_last_not_of(' ') - v + 1;
+        line.replace(at + v, len, paint(w.substr(v, len), sgr, true));
+        break;
+      }
+    }
+    coloured += line + "\n";
+  }
+  return coloured;
 }
 
 std::string format_error(const std::string& message) { return "Error: " + message + "\n"; }

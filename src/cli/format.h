@@ -30,6 +30,24 @@ std::string format_prune(const proto::PruneResult& r);
 /// `sbx inspect` as "Key: value" lines; a failed sandbox's error and
 /// console tail follow, indented. Status is coloured only when `colour`.
 std::string format_inspect(const proto::SandboxInfo& s, bool colour);
+/// One row of the network log as the daemon sends it (GET /v1/policy/log).
+struct NetworkLogRow {
+  int64_t time_ms = 0;
+  std::string sandbox, kind, host;
+  uint16_t port = 0;
+  std::string method, path;
+  bool allowed = false;
+  std::string rule;
+  uint64_t bytes_up = 0, bytes_down = 0;
+  bool finished = false;
+};
+/// `sbx policy log`: TIME SANDBOX KIND HOST PORT REQUEST VERDICT UP DOWN
+/// RULE, in the order given (the daemon's: newest first); a header only
+/// when empty. Times are local, or UTC when `utc` (tests). Bytes of a
+/// connection still open are shown with a trailing "+"; DNS and denied
+/// rows have none ("-"). The verdict is coloured only when `colour`.
+std::string format_network_log(const std::vector<NetworkLogRow>& rows, bool colour,
+                               bool utc = false);
 /// Wraps `text` in the SGR colour `sgr` (e.g. "32" green) when `colour`.
 std::string paint(const std::string& text, const char* sgr, bool colour);
 /// "Error: <message>\n"

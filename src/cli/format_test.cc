@@ -112,6 +112,61 @@ TEST(Format, InspectShowsStatusAndTheFailure) {
   EXPECT_EQ(format_inspect(box("a", "running", "/w"), false).find("Error"), std::string::npos);
 }
 
+TEST(Format, InspectShowsTheNetworkMode) {
+  auto s = box("a", "running", "/w");
+  EXPECT_NE(format_inspect(s, false).find("Network:   by policy (see 'sbx policy ls')\n"),
+            std::string::npos);
+  s.deny_network = true;
+  EXPECT_NE(format_inspect(s, false).find("Network:   denied (created with --deny-network)\n"),
+            std::string::npos);
+}
+
+TEST(Format, NetworkLogTable) {
+  NetworkLogRow c;
+  c.time_ms = 1764615431000;  // 2025-12-01 18:57:11 UTC
+  c.sandbox = "shell-a";
+  c.kind = "forward";
+  c.host = "api.example.com";
+  c.port = 443;
+  c.method = "CONNECT";
+  c.allowed = true;
+  c.rule = "allow api.example.com (global, id 3)";
+  c.bytes_up = 2048;
+  c.bytes_down = 3 << 20;
+  c.finished = true;
+  NetworkLogRow d;
+  d.time_ms = 1764615430000;
+  d.sandbox = "shell-a";
+  d.kind = "dns";
+  d.host = "evil.example";
+  d.rule = "default policy balanced";
+  NetworkLogRow g = c;
+  g.kind = "transparent";
+  g.host = "93.184.216.34";
+  g.port = 80;
+  g.method = "GET";
+  g.path = "/a\x1b[2Jpath";
+  g.finished = false;
+  g.bytes_up = 10;
+  g.bytes_down = 0;
+  EXPECT_EQ(format_network_log({c, d, g}, false, true),
+            "TIME                  SANDBOX   KIND          HOST              PORT   REQUEST"
+            "          VERDICT   UP      DOWN    RULE\n"
+            "2025-12-01 18:57:11   shell-a   forward       api.example.com   443    CONNECT"
+            "          allow     2 KiB   3 MiB   allow api.example.com (global, id 3)\n"
+            "2025-12-01 18:57:10   shell-a   dns           evil.example      -      -"
+            "                deny      -       -       default policy balanced\n"
+            "2025-12-01 18:57:11   shell-a   transparent   93.184.216.34     80     GET /a?[2Jpath"
+            "   allow     10 B+   0 B+    allow api.example.com (global, id 3)\n");
+  EXPECT_EQ(format_network_log({}, false, true),
+            "TIME   SANDBOX   KIND   HOST   PORT   REQUEST   VERDICT   UP   DOWN   RULE\n");
+  auto coloured = format_network_log({c, d}, true, true);
+  EXPECT_NE(coloured.find("\033[32mallow\033[0m"), std::string::npos) << coloured;
+  EXPECT_NE(coloured.find("\033[31mdeny\033[0m"), std::string::npos) << coloured;
+  // The rule text that starts with "allow" stays uncoloured.
+  EXPECT_NE(coloured.find("   allow api.example.com (global"), std::string::npos) << coloured;
+}
+
 TEST(Format, ErrorsArePrefixed) { EXPECT_EQ(format_error("boom"), "Error: boom\n"); }
 
 }  // namespace

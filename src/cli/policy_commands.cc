@@ -78,6 +78,46 @@ int Commands::policy_check(const std::string& sandbox, const std::string& target
   return allowed ? 0 : 1;
 }
 
+int Commands::policy_log(const std::string& sandbox, bool json, int limit, bool blocked) {
+  if (limit < 1 || limit > 10000)
+    throw Failure{"invalid --limit " + std::to_string(limit) + ": use 1 to 10000"};
+  if (!sandbox.empty())
+    if (auto r = proto::validate_sandbox_name(sandbox); !r)
+      throw Failure{"sandbox '" + sandbox + "' not found. Run 'sbx ls' to see your sandboxes."};
+  std::string route = "/log?limit=" + std::to_string(limit);
+  if (!sandbox.empty()) route += "&sandbox=" + sandbox;
+  if (blocked) route += "&blocked=1";
+  auto j = policy_call(daemon(), "GET", route, nullptr);
+  if (!j.is_array()) throw Failure{"malformed answer from sandboxd"};
+  if (json) {
+    con_.out << j.dump(2) << "\n";
+    return 0;
+  }
+  std::vector<NetworkLogRow> rows;
+  for (auto& e : j) {
+    if (!e.is_object()) continue;
+    NetworkLogRow r;
+    r.time_ms = e.value("time_ms", int64_t{0});
+    r.sandbox = e.value("sandbox", "");
+    r.kind = e.value("kind", "");
+    r.host = e.value("host", "");
+    r.port = e.value("port", uint16_t{0});
+    r.method = e.value("method", "");
+    r.path = e.value("path", "");
+    r.allowed = e.value("verdict", "") == "allow";
+    r.rule = e.value("rule", "");
+    r.bytes_up = e.value("bytes_up", uint64_t{0});
+    r.bytes_down = e.value("bytes_down", uint64_t{0});
+    r.finished = e.value("finished", false);
+    rows.push_back(std::move(r));
+  }
+  con_.out << format_network_log(rows, colour());
+  if (rows.empty())
+    con_.out << (blocked ? "Nothing was blocked" : "No network activity") << " yet"
+             << (sandbox.empty() ? "" : " in sandbox '" + sandbox + "'") << "\n";
+  return 0;
+}
+
 int Commands::policy_init(const std::string& preset) {
   policy_call(daemon(), "POST", "/init", {{"preset", preset}});
   con_.out << "Default policy set to " << preset << "\n";
