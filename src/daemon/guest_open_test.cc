@@ -47,6 +47,12 @@ struct Handed {
     std::lock_guard l(mu);
     return got.size();
   }
+  // The handler runs after OPEN_OK went out: a test that saw OPEN_OK
+  // waits here before looking at what the handler got.
+  void wait_for(size_t n) {
+    std::unique_lock l(mu);
+    cv.wait(l, [&] { return got.size() >= n; });
+  }
 };
 
 class GuestOpenTest : public ::testing::Test {
@@ -59,8 +65,10 @@ class GuestOpenTest : public ::testing::Test {
   AgentLink& link() { return *pair_.link; }
 
   Logger log_{stderr, LogLevel::kError};
-  testing::LinkPair pair_;
   Handed handed_;
+  // Last, so it goes first: closing the link joins the reader, which may be
+  // inside a handler that uses handed_.
+  testing::LinkPair pair_;
 };
 
 std::string fail_text(const proto::Frame& f) {
@@ -84,10 +92,7 @@ TEST_F(GuestOpenTest, OpenReachesTheHandlerAndCarriesDataBothWays) {
   EXPECT_EQ(f.payload, "{}");
   // OPEN_OK is sent before the handler runs; by the next frame it has run.
   ASSERT_TRUE(guest().send(kGuestChannel, FrameType::kData, "from guest"));
-  {
-    std::unique_lock l(handed_.mu);
-    handed_.cv.wait(l, [&] { return !handed_.got.empty(); });
-  }
+  handed_.wait_for(1);
   auto [ch, open] = handed_.got[0];
   EXPECT_EQ(ch->id(), kGuestChannel);
   EXPECT_EQ(open.mode, "transparent");
@@ -131,7 +136,8 @@ TEST_F(GuestOpenTest, BadOpensAreRefused) {
   auto dup = guest().open_egress(kGuestChannel, kForward);
   ASSERT_EQ(dup.type, FrameType::kOpenFail);
   EXPECT_NE(fail_text(dup).find("already open"), std::string::npos);
-  EXPECT_EQ(handed_.count(), 1u);
+  handed_.wait_for(1);
+  EXPECT_EQ(handed_.count(), 1u);  // the handler saw none of the refused ones
 }
 
 TEST_F(GuestOpenTest, ConcurrentGuestChannelsAreCapped) {
@@ -144,6 +150,7 @@ TEST_F(GuestOpenTest, ConcurrentGuestChannelsAreCapped) {
   // Closing one frees a place.
   ASSERT_TRUE(guest().send(kGuestChannel, FrameType::kClose, ""));
   EXPECT_EQ(guest().open_egress(kGuestChannel + 1001, kForward).type, FrameType::kOpenOk);
+  handed_.wait_for(AgentLink::kMaxGuestChannels + 1);
   EXPECT_EQ(handed_.count(), AgentLink::kMaxGuestChannels + 1);
 }
 
@@ -159,6 +166,7 @@ TEST_F(GuestOpenTest, HandlerErrorClosesTheChannel) {
 TEST_F(GuestOpenTest, RemovedHandlerIsNotCalledAgain) {
   link().set_egress_handler(handed_.egress());
   ASSERT_EQ(guest().open_egress(kGuestChannel, kForward).type, FrameType::kOpenOk);
+  handed_.wait_for(1);
   link().set_egress_handler(nullptr);
   auto f = guest().open_egress(kGuestChannel + 1, kForward);
   ASSERT_EQ(f.type, FrameType::kOpenFail);
@@ -176,6 +184,7 @@ TEST_F(GuestOpenTest, DataBeyondCreditAbortsTheChannel) {
   auto c = guest().next_non_window();
   EXPECT_EQ(c.channel, kGuestChannel);
   EXPECT_EQ(c.type, FrameType::kClose);
+  handed_.wait_for(1);
   auto ch = handed_.got.at(0).first;
   size_t data = 0;
   for (;;) {
@@ -193,10 +202,7 @@ TEST_F(GuestOpenTest, DataBeyondCreditAbortsTheChannel) {
 TEST_F(GuestOpenTest, AbortWakesABlockedReader) {
   link().set_egress_handler(handed_.egress());
   ASSERT_EQ(guest().open_egress(kGuestChannel, kForward).type, FrameType::kOpenOk);
-  {
-    std::unique_lock l(handed_.mu);
-    handed_.cv.wait(l, [&] { return !handed_.got.empty(); });
-  }
+  handed_.wait_for(1);
   auto ch = handed_.got[0].first;
   GuestChannel::Event got;
   std::thread reader([&] { got = ch->next_event(); });

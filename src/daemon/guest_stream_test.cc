@@ -42,10 +42,11 @@ class GuestStreamTest : public ::testing::Test {
   }
 
   Logger log_{stderr, LogLevel::kError};
-  testing::LinkPair pair_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::shared_ptr<GuestChannel> ch_;
+  // The link goes before the state its handler uses (members die in reverse).
+  testing::LinkPair pair_;
   std::unique_ptr<GuestStream> stream_;
 };
 
