@@ -99,12 +99,16 @@ TEST(GuestNetwork, RulesRedirectPublicTcpAndDnsAndRejectTheRest) {
            "-A SBX-EGRESS -p udp -m udp --dport 53 -j REDIRECT --to-ports 53\n", "*filter\n",
            "-A OUTPUT -o sbx0 -j SBX-REJECT\n", "-A FORWARD -o sbx0 -j SBX-REJECT\n",
            "-A DOCKER-USER -o sbx0 -j SBX-REJECT\n",
+           "-A SBX-REJECT -m conntrack --ctstate DNAT -j RETURN\n",
            "-A SBX-REJECT -p tcp -j REJECT --reject-with tcp-reset\n",
+
            "-A SBX-REJECT -j REJECT --reject-with icmp-port-unreachable\n"})
     EXPECT_NE(r.find(want), std::string::npos) << want;
   // Every exclusion comes before the REDIRECTs that it protects.
   EXPECT_LT(r.find("192.168.0.0/16"), r.find("REDIRECT"));
   EXPECT_LT(r.find("--dst-type LOCAL"), r.find("REDIRECT"));
+  // Redirected flows are let through before anything is rejected.
+  EXPECT_LT(r.find("--ctstate DNAT"), r.find("-j REJECT"));
   // Two tables, each committed.
   EXPECT_EQ(r.find("COMMIT\n*filter"), r.find("COMMIT"));
   EXPECT_NE(r.rfind("COMMIT\n"), r.find("COMMIT\n"));

@@ -312,7 +312,8 @@ void GuestInit::prepare_docker() {
   }
   // dockerd would set it too; doing it here keeps its startup shorter and
   // its log free of the warning.
-  (void)write_file_atomic("/proc/sys/net/ipv4/ip_forward", "1\n");
+  if (auto r = write_sysctl("/proc/sys/net/ipv4/ip_forward", "1\n"); !r)
+    console_.log("docker: " + r.error().message);
   DockerOptions o;
   o.dockerd = dockerd;
   o.socket_activation = cfg_.docker_mode == "socket";

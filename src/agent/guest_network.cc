@@ -102,6 +102,13 @@ in_addr egress_addr() {
 
 }  // namespace
 
+Result<void> write_sysctl(const std::string& path, const std::string& value) {
+  // Not write_file_atomic: /proc/sys has no temporary files to rename.
+  Fd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.valid()) return errno_error("open " + path);
+  return write_all(fd.get(), value);
+}
+
 std::string egress_rules(uint16_t transparent_port, uint16_t dns_port) {
   const std::string tp = std::to_string(transparent_port);
   const std::string dp = std::to_string(dns_port);
@@ -138,6 +145,11 @@ std::string egress_rules(uint16_t transparent_port, uint16_t dns_port) {
          // dockerd puts DOCKER-USER first in FORWARD and keeps its rules;
          // its own ACCEPTs for container traffic would otherwise come first.
          "-A DOCKER-USER -o " + dev + " -j SBX-REJECT\n"
+         // The hook's output device is fixed before nat OUTPUT runs, so a
+         // connection REDIRECTed to the agent still shows "-o sbx0" here:
+         // let redirected flows through (measured in a VM: without this
+         // every redirected SYN was reset).
+         "-A SBX-REJECT -m conntrack --ctstate DNAT -j RETURN\n"
          "-A SBX-REJECT -p tcp -j REJECT --reject-with tcp-reset\n"
          "-A SBX-REJECT -j REJECT --reject-with icmp-port-unreachable\n"
          "COMMIT\n";
@@ -156,6 +168,10 @@ Result<void> create_egress_interface() {
     return r;
   auto idx = if_index(kEgressIfName);
   if (!idx) return idx.error();
+  // Before it goes up: no IPv6 link-local address or fe80::/64 route on
+  // sbx0, so the guest keeps having no IPv6 route at all.
+  (void)write_sysctl(std::string("/proc/sys/net/ipv6/conf/") + kEgressIfName + "/disable_ipv6",
+                      "1\n");
 
   ifaddrmsg ifa{};
   ifa.ifa_family = AF_INET;

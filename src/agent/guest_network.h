@@ -27,6 +27,9 @@ inline constexpr const char* kEgressIfAddr = "10.255.255.1";
 /// FORWARD and DOCKER-USER, which dockerd keeps at the top of FORWARD).
 std::string egress_rules(uint16_t transparent_port, uint16_t dns_port);
 
+/// Writes `value` into a /proc/sys file.
+Result<void> write_sysctl(const std::string& path, const std::string& value);
+
 /// Creates sbx0 (netlink RTM_NEWLINK, kind dummy; an existing one is kept),
 /// gives it 10.255.255.1/32 and brings it up.
 Result<void> create_egress_interface();
