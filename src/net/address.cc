@@ -146,9 +146,10 @@ AddressClass classify(const IpAddress& addr) {
     if (in(a, "100.64.0.0/10")) return AddressClass::kCgnat;
     if (in(a, "169.254.0.0/16")) return AddressClass::kLinkLocal;
     if (in(a, "224.0.0.0/4")) return AddressClass::kMulticast;
-    for (auto r : {"240.0.0.0/4", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15",
-                   "198.51.100.0/24", "203.0.113.0/24"})
+    for (auto r : {"240.0.0.0/4", "192.0.0.0/24"})
       if (in(a, r)) return AddressClass::kReserved;
+    for (auto r : {"192.0.2.0/24", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24"})
+      if (in(a, r)) return AddressClass::kSpecialPurpose;
     return AddressClass::kPublic;
   }
   if (in(a, "::/128")) return AddressClass::kUnspecified;
@@ -175,6 +176,7 @@ const char* class_name(AddressClass c) {
     case AddressClass::kUniqueLocal: return "unique-local";
     case AddressClass::kMulticast: return "multicast";
     case AddressClass::kReserved: return "reserved";
+    case AddressClass::kSpecialPurpose: return "special-purpose";
   }
   return "?";
 }

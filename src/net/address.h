@@ -68,14 +68,24 @@ enum class AddressClass {
   kLinkLocal,    ///< 169.254/16 (incl. cloud metadata), fe80::/10
   kUniqueLocal,  ///< fc00::/7
   kMulticast,    ///< 224/4, ff00::/8
-  kReserved,     ///< 240/4 incl. broadcast, 192.0.0/24, benchmarking, docs...
+  kReserved,     ///< 240/4 incl. broadcast, 192.0.0/24, 6to4, Teredo, ...
+  /// IPv4 documentation (TEST-NET-1/2/3) and benchmarking (198.18/15)
+  /// ranges. Not globally routed, but not the host's or its LAN's services
+  /// either: fake-IP DNS setups and registry mirrors (this project's CI
+  /// among them) answer with such addresses. Treated as public by the
+  /// address gate; the name's policy decision still applies.
+  kSpecialPurpose,
 };
 
 /// Classifies `a` (after unmap).
 AddressClass classify(const IpAddress& a);
 /// Short name: "public", "loopback", "private", ...
 const char* class_name(AddressClass c);
-/// True for kPublic only.
-inline bool is_public(const IpAddress& a) { return classify(a) == AddressClass::kPublic; }
+/// True for addresses the address gate lets through without a CIDR rule:
+/// kPublic and kSpecialPurpose.
+inline bool is_public(const IpAddress& a) {
+  auto c = classify(a);
+  return c == AddressClass::kPublic || c == AddressClass::kSpecialPurpose;
+}
 
 }  // namespace sbx::net

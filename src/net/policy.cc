@@ -250,17 +250,14 @@ Decision decide(const Policy& policy, std::string_view sandbox, const Target& ta
       return from_rule(r);
 
   // 2. Non-public addresses need an explicit IP/CIDR allow rule.
-  if (ip) {
-    AddressClass cls = classify(*ip);
-    if (cls != AddressClass::kPublic) {
-      for (const auto& r : policy.rules)
-        if (r.action == Action::kAllow && applies(r, sandbox) &&
-            r.resource.kind == Resource::Kind::kCidr && matches(r, host, ip, target.port))
-          return from_rule(r);
-      return Decision{false, 0,
-                      "address " + ip->to_string() + " is " + class_name(cls) +
-                          " (only an IP/CIDR rule can allow it)"};
-    }
+  if (ip && !is_public(*ip)) {
+    for (const auto& r : policy.rules)
+      if (r.action == Action::kAllow && applies(r, sandbox) &&
+          r.resource.kind == Resource::Kind::kCidr && matches(r, host, ip, target.port))
+        return from_rule(r);
+    return Decision{false, 0,
+                    "address " + ip->to_string() + " is " + class_name(classify(*ip)) +
+                        " (only an IP/CIDR rule can allow it)"};
   }
 
   // 3. Allow rules: the user's, then the preset's allowlist.

@@ -220,6 +220,14 @@ TEST(Address, ClassifyAndCidr) {
   EXPECT_EQ(classify(*parse_ip("100.127.255.255")), AddressClass::kCgnat);
   EXPECT_EQ(classify(*parse_ip("100.128.0.0")), AddressClass::kPublic);
   EXPECT_EQ(classify(*parse_ip("fc00::")), AddressClass::kUniqueLocal);
+  EXPECT_EQ(classify(*parse_ip("240.0.0.1")), AddressClass::kReserved);
+  EXPECT_EQ(classify(*parse_ip("255.255.255.255")), AddressClass::kReserved);
+  // Documentation and benchmarking ranges pass the address gate (fake-IP
+  // DNS and registry mirrors use them); private ones never do.
+  EXPECT_EQ(classify(*parse_ip("203.0.113.80")), AddressClass::kSpecialPurpose);
+  EXPECT_TRUE(is_public(*parse_ip("198.18.0.7")));
+  EXPECT_FALSE(is_public(*parse_ip("240.0.0.1")));
+  EXPECT_FALSE(is_public(*parse_ip("::ffff:127.0.0.1")));
   EXPECT_EQ(classify(*parse_ip_lenient("2130706433")), AddressClass::kLoopback);
   EXPECT_FALSE(parse_ip("fe80::1%eth0").has_value());
   EXPECT_FALSE(parse_ip("1.2.3").has_value());
