@@ -163,7 +163,9 @@ TEST_F(EgressTest, DenyNetworkSandboxReachesNothing) {
   auto dns = guest("getent ahostsv4 " + mirror_, "offline");
   EXPECT_NE(dns.code, 0) << dns.all();
   auto inspect = sbx({"inspect", "offline", "--json"});
-  EXPECT_NE(inspect.out.find("\"deny_network\":true"), std::string::npos) << inspect.out;
+  auto ij = nlohmann::json::parse(inspect.out, nullptr, false);
+  ASSERT_TRUE(ij.is_object()) << inspect.all();
+  EXPECT_EQ(ij.value("deny_network", false), true) << inspect.out;
   // The other sandbox is unaffected.
   EXPECT_EQ(guest("getent ahostsv4 " + mirror_).code, 0);
   EXPECT_EQ(sbx({"rm", "-f", "offline"}).code, 0);

@@ -124,8 +124,8 @@ TEST_F(EgressEscape, HostLoopbackIsUnreachableByAddressNameOrProxy) {
   EXPECT_EQ(tunnel.out.find("host secret"), std::string::npos) << tunnel.all();
   // Even an explicit allow for the name does not vouch for a loopback address.
   ASSERT_EQ(sbx({"policy", "allow", "network", "localhost:" + p}).code, 0);
-  auto named = guest("curl -s -m 20 -x http://127.0.0.1:3128 -w '\\n%{http_code}' http://localhost:" +
-                     p + "/");
+  auto named = guest("curl -s -m 20 --noproxy '' -x http://127.0.0.1:3128 -w '\\n%{http_code}' "
+                     "http://localhost:" + p + "/");
   EXPECT_NE(named.out.find("403"), std::string::npos) << named.all();
   EXPECT_NE(named.out.find("loopback"), std::string::npos) << named.all();
   // Bypassing the proxy: 127.0.0.1 in the guest is the guest's own loopback.
@@ -139,11 +139,14 @@ TEST_F(EgressEscape, HostLoopbackIsUnreachableByAddressNameOrProxy) {
 TEST_F(EgressEscape, IpLiteralsNeedACidrRule) {
   std::string ip = mirror_ipv4();
   ASSERT_FALSE(ip.empty()) << "cannot resolve the host's apt mirror";
-  // A process that ignores the proxy variables is intercepted transparently.
-  auto raw = guest("curl -s -m 20 --noproxy '*' -o /dev/null -w '%{http_code}' http://" + ip + "/");
-  EXPECT_NE(raw.code, 0) << raw.all();
-  EXPECT_NE(trim(raw.out), "200") << raw.all();
-  // Through the proxy: a 403 naming the address rule.
+  // A process that ignores the proxy variables is intercepted transparently:
+  // the proxy reads its Host header and refuses with a 403 of its own.
+  auto raw = guest("curl -s -m 20 --noproxy '*' -w '\\n%{http_code}' http://" + ip + "/");
+  EXPECT_NE(raw.out.find("403"), std::string::npos) << raw.all();
+  EXPECT_NE(raw.out.find("Destination: " + ip), std::string::npos) << raw.all();
+  // The mirror's name is allowed, but a domain rule never vouches for an address.
+  EXPECT_EQ(raw.out.find("preset balanced"), std::string::npos) << raw.all();
+  // Through the proxy: the same.
   auto proxied = guest("curl -s -m 20 -w '\\n%{http_code}' http://" + ip + "/");
   EXPECT_NE(proxied.out.find("403"), std::string::npos) << proxied.all();
   auto log = sbx({"policy", "log", "esc", "--json"});
@@ -162,21 +165,36 @@ TEST_F(EgressEscape, NoRouteOfItsOwnAndNothingButTcpLeaves) {
   auto devs = guest("for d in /sys/class/net/*; do [ -e $d/device ] && echo NIC $d; done; true");
   ASSERT_EQ(devs.code, 0) << devs.all();
   EXPECT_EQ(devs.out.find("NIC"), std::string::npos) << devs.out;
-  // UDP to a public resolver, bypassing the stub, gets no answer.
+  // UDP other than DNS does not leave: no route takes it anywhere.
   auto udp = guest(
       "python3 -c \"import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
-      "s.settimeout(3); s.sendto(b'\\x12\\x34\\x01\\x00\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00"
-      "\\x07example\\x03com\\x00\\x00\\x01\\x00\\x01', ('9.9.9.9', 53)); print(s.recv(512))\"");
-  EXPECT_NE(udp.code, 0) << "a UDP answer came back from outside: " << udp.all();
+      "s.settimeout(3); s.sendto(b'ping', ('9.9.9.9', 123)); print(s.recv(512))\"");
+  EXPECT_NE(udp.code, 0) << "a UDP answer came back: " << udp.all();
+  // DNS sent straight to a public resolver is answered by sbx's stub, by
+  // policy: a name balanced does not allow gets NXDOMAIN (rcode 3).
+  auto dns = guest(
+      "python3 -c \"import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+      "s.settimeout(10); s.sendto(b'\\x12\\x34\\x01\\x00\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00"
+      "\\x0bnot-allowed\\x07example\\x00\\x00\\x01\\x00\\x01', ('9.9.9.9', 53)); "
+      "print(s.recv(512)[3] & 15)\"");
+  EXPECT_EQ(trim(dns.out), "3") << dns.all();
   // Non-HTTP TCP (ssh's port) needs a host:port rule: a transparent
   // connection to port 22 is decided on its address alone, and is refused.
   std::string ip = mirror_ipv4();
   ASSERT_FALSE(ip.empty());
-  auto ssh = guest("curl -s -m 20 --noproxy '*' telnet://" + ip + ":22 </dev/null; echo rc=$?");
+  auto ssh = guest("curl -s -m 20 --noproxy '*' telnet://" + ip + ":22 </dev/null");
   EXPECT_EQ(ssh.out.find("SSH-"), std::string::npos) << ssh.all();
-  EXPECT_EQ(ssh.out.find("rc=0"), std::string::npos) << ssh.all();
   auto check = sbx({"policy", "check", "network", ip + ":22", "--sandbox", "esc"});
   EXPECT_EQ(check.code, 1) << check.all();
+  auto log = sbx({"policy", "log", "esc", "--json"});
+  auto j = nlohmann::json::parse(log.out, nullptr, false);
+  ASSERT_TRUE(j.is_array()) << log.all();
+  bool denied22 = false;
+  for (auto& e : j)
+    if (e.value("host", "") == ip && e.value("port", 0) == 22 && e.value("verdict", "") == "deny" &&
+        e.value("kind", "") == "transparent")
+      denied22 = true;
+  EXPECT_TRUE(denied22) << log.out;
 }
 
 }  // namespace
