@@ -111,11 +111,13 @@ Numbers measure_guest() {
   }
   n.mbps = kBigMiB / s;
   std::string urls;
-  for (int i = 0; i < kRequests; ++i) urls += " " + base + "/small";
+  // -o applies to one URL only: give each its own, or the bodies land in
+  // the timing output.
+  for (int i = 0; i < kRequests; ++i) urls += " -o /dev/null " + base + "/small";
   // --noproxy '' overrides NO_PROXY's 127.0.0.1: the request must take the
   // proxy, whose CIDR rule is the only way to the host's loopback.
   auto r = t::sbx({"exec", "ebench", "--", "sh", "-c",
-                   "curl -s --noproxy '' -o /dev/null -w '%{time_total}\\n'" + urls});
+                   "curl -s --noproxy '' -w '%{time_total}\\n'" + urls});
   std::vector<double> lat;
   for (auto& l : sbx::split(sbx::trim(r.out), '\n'))
     if (!l.empty()) lat.push_back(std::atof(l.c_str()) * 1000);

@@ -40,6 +40,12 @@ std::string kernel_cmdline(const VmConfig& cfg) {
   std::string s = "console=ttyS0 panic=-1 quiet";
   // microvm has no HPET or PM timer; PIT calibration hangs some TCG boots.
   if (cfg.tsc_khz > 0) s += " tsc_early_khz=" + std::to_string(cfg.tsc_khz);
+  // Under TCG every vCPU reads the host's TSC, so they agree; but the
+  // kernel's sync check sees emulation skew between vCPU threads, marks
+  // the TSC unstable and falls back to jiffies: 4 ms clock resolution for
+  // every timer and timestamp in the guest (measured). Not under KVM,
+  // where kvm-clock is used and the host's TSC may really differ.
+  if (cfg.accel == Accel::kTcg) s += " tsc=reliable";
   if (!cfg.cmdline.empty()) s += " " + cfg.cmdline;
   return s;
 }

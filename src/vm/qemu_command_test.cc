@@ -61,7 +61,7 @@ TEST(QemuCommand, BasicShape) {
   EXPECT_EQ(after(a, "-kernel"), "/k/vmlinux");
   EXPECT_EQ(after(a, "-initrd"), "/k/initrd.cpio.gz");
   EXPECT_EQ(after(a, "-append"),
-            "console=ttyS0 panic=-1 quiet tsc_early_khz=2596132 "
+            "console=ttyS0 panic=-1 quiet tsc_early_khz=2596132 tsc=reliable "
             "sbx.ws=/home/u/p");
   EXPECT_EQ(after(a, "-chardev"), "file,id=con,path=/s/console.log");
   EXPECT_EQ(after(a, "-serial"), "chardev:con");
@@ -89,6 +89,7 @@ TEST(QemuCommand, KvmUsesHostCpuAndNoTscWhenUnknown) {
   EXPECT_EQ(after(a, "-M"), "microvm,accel=kvm");
   EXPECT_EQ(after(a, "-cpu"), "host");
   EXPECT_EQ(after(a, "-append").find("tsc_early_khz"), std::string::npos);
+  EXPECT_EQ(after(a, "-append").find("tsc=reliable"), std::string::npos);
   EXPECT_FALSE(has(a, "-sandbox"));
   c.cpu_model = "EPYC";
   EXPECT_EQ(after(qemu_argv(c), "-cpu"), "EPYC");
