@@ -137,6 +137,53 @@ Result<ApiClient::Response> ApiClient::request(const std::string& method,
   return Response{status, std::move(ex.res.body())};
 }
 
+Result<void> ApiClient::stream_lines(const std::string& target,
+                                     const std::function<bool(std::string_view)>& on_line) {
+  auto fd = connect_socket();
+  if (!fd) return fd.error();
+  asio::io_context io;
+  local_socket sock{io};
+  sock.assign(asio::local::stream_protocol(), fd->release());
+  http::request<http::empty_body> req{http::verb::get, target, 11};
+  req.set(http::field::host, "sandboxd");
+  req.set(http::field::connection, "close");
+  beast::error_code ec;
+  http::write(sock, req, ec);
+  if (ec) return fail("sending to sandboxd: " + ec.message());
+  beast::flat_buffer buf;
+  http::response_parser<http::string_body> parser;
+  // Only an error answer has a body we keep; a stream is consumed below.
+  parser.body_limit(64 * 1024);
+  http::read_header(sock, buf, parser, ec);
+  if (ec) return fail("reading from sandboxd: " + ec.message());
+  int status = static_cast<int>(parser.get().result_int());
+  if (status < 200 || status > 299) {
+    http::read(sock, buf, parser, ec);
+    return fail_http(status, parser.get().body());
+  }
+  std::string pending;
+  bool stopped = false;
+  auto on_chunk = [&](std::uint64_t, beast::string_view body, beast::error_code& cec) -> size_t {
+    pending.append(body.data(), body.size());
+    size_t start = 0;
+    for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+      if (!on_line(std::string_view(pending).substr(start, nl - start))) {
+        stopped = true;
+        cec = asio::error::operation_aborted;
+        return body.size();
+      }
+    }
+    pending.erase(0, start);
+    // A line longer than any log entry is not one: stop rather than grow.
+    if (pending.size() > (1u << 20)) cec = http::error::body_limit;
+    return body.size();
+  };
+  parser.on_chunk_body(on_chunk);
+  http::read(sock, buf, parser, ec);
+  if (stopped || !ec || ec == http::error::end_of_stream) return ok();
+  return fail("the stream from sandboxd ended: " + ec.message());
+}
+
 Result<proto::VersionInfo> ApiClient::version(std::chrono::milliseconds timeout) {
   auto r = request("GET", "/v1/version", "", timeout);
   if (!r) return r.error();

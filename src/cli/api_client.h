@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,12 @@ class ApiClient {
   /// Performs one request. Non-2xx answers are returned as errors.
   Result<Response> request(const std::string& method, const std::string& target,
                            const std::string& body, std::chrono::milliseconds timeout);
+  /// GETs a streaming route (newline-delimited JSON, chunked) and calls
+  /// `on_line` with each line, without its newline, as it arrives. Returns
+  /// when `on_line` returns false, or the daemon ends the stream (ok), or
+  /// on an error. A non-2xx answer is an error, as for request().
+  Result<void> stream_lines(const std::string& target,
+                            const std::function<bool(std::string_view)>& on_line);
 
  private:
   Result<Fd> connect_socket();

@@ -1,6 +1,7 @@
 #include "cli/api_client.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "base/files.h"
 #include "cli/exec_session.h"
@@ -173,6 +174,43 @@ TEST_F(ApiClientTest, UpgradeKeepsBytesRightAfterThe101) {
   }
   EXPECT_EQ(got, "first bytes|typed");
   EXPECT_EQ(stdin_seen, "typed");
+}
+
+TEST_F(ApiClientTest, StreamsLinesAcrossChunksUntilTheCallerStops) {
+  serve([](const FakeRequest& r, int fd) {
+    if (r.target != "/v1/policy/log/stream?sandbox=a") return testing::respond(fd, 404, R"({"message":"no such route"})");
+    // A line split across chunks, two lines in one chunk, then a third the
+    // caller will not want.
+    std::string s =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+        "4\r\n{\"a\"\r\n"
+        "c\r\n:1}\n{\"b\":2}\n\r\n"
+        "8\r\n{\"c\":3}\n\r\n"
+        "0\r\n\r\n";
+    (void)!::write(fd, s.data(), s.size());
+  });
+  ApiClient c(socket);
+  std::vector<std::string> lines;
+  auto r = c.stream_lines("/v1/policy/log/stream?sandbox=a", [&](std::string_view l) {
+    lines.emplace_back(l);
+    return lines.size() < 3;
+  });
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(lines, (std::vector<std::string>{"{\"a\":1}", "{\"b\":2}", "{\"c\":3}"}));
+  // The daemon ending the stream is not an error either.
+  lines.clear();
+  auto all = c.stream_lines("/v1/policy/log/stream?sandbox=a", [&](std::string_view l) {
+    lines.emplace_back(l);
+    return true;
+  });
+  ASSERT_TRUE(all) << all.error().message;
+  EXPECT_EQ(lines.size(), 3u);
+  // An error answer is reported with the daemon's message.
+  auto bad = c.stream_lines("/v1/policy/log/stream?sandbox=zz", [](std::string_view) { return true; });
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(c.last_failure().http_status, 404);
+  EXPECT_NE(bad.error().message.find("no such route"), std::string::npos) << bad.error().message;
 }
 
 }  // namespace

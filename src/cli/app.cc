@@ -224,7 +224,7 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   // keyword is kept for compatibility with Docker's sbx.
   struct PolicyArgs {
     std::string kind = "network", sandbox, resources, target, preset, resource;
-    bool global = false, json = false, force = false, blocked = false;
+    bool global = false, json = false, force = false, blocked = false, follow = false;
     int64_t id = 0;
     int limit = 100;
   };
@@ -293,11 +293,16 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   plog->add_flag("--json", pa->json, "Print the entries as a JSON array");
   plog->add_option("--limit", pa->limit, "How many entries, newest first (1-10000; default 100)");
   plog->add_flag("--blocked", pa->blocked, "Only what was denied");
+  plog->add_flag("-f,--follow", pa->follow,
+                 "Keep printing new entries as they happen (with --json: one JSON object per line)");
   plog->footer(
       "Examples:\n  sbx policy log\n  sbx policy log shell-myproject --blocked --limit 20\n"
+      "  sbx policy log -f shell-myproject\n"
       "  sbx policy log --json | jq '.[] | select(.verdict == \"deny\") | .host'");
   plog->callback([&, pa] {
-    action = [&, pa] { return cmds.policy_log(pa->sandbox, pa->json, pa->limit, pa->blocked); };
+    action = [&, pa] {
+      return cmds.policy_log(pa->sandbox, pa->json, pa->limit, pa->blocked, pa->follow);
+    };
   });
 
   auto* version = app.add_subcommand("version", "Show the client and daemon versions");

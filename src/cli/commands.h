@@ -107,12 +107,17 @@ class Commands {
   int policy_init(const std::string& preset);
   int policy_reset(bool force);
   /// sbx policy log: `sandbox` empty = all; `limit` 1..10000.
-  int policy_log(const std::string& sandbox, bool json, int limit, bool blocked);
+  /// With `follow`, then prints new entries as they happen (NDJSON with
+  /// `json`) until interrupted or the daemon stops.
+  int policy_log(const std::string& sandbox, bool json, int limit, bool blocked,
+                 bool follow = false);
 
   /// Runs a command body, turning a Failure into "Error: ..." and 125.
   int guarded(const std::function<int()>& body);
 
  private:
+  /// Prints the network log's live events until the stream ends.
+  void follow_log(const std::string& sandbox, bool json, bool blocked);
   ApiClient& daemon();
   ApiClient& client();
   const Paths& paths();

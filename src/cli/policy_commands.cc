@@ -78,7 +78,29 @@ int Commands::policy_check(const std::string& sandbox, const std::string& target
   return allowed ? 0 : 1;
 }
 
-int Commands::policy_log(const std::string& sandbox, bool json, int limit, bool blocked) {
+namespace {
+
+NetworkLogRow log_row(const nlohmann::json& e) {
+  NetworkLogRow r;
+  r.time_ms = e.value("time_ms", int64_t{0});
+  r.sandbox = e.value("sandbox", "");
+  r.kind = e.value("kind", "");
+  r.host = e.value("host", "");
+  r.port = e.value("port", uint16_t{0});
+  r.method = e.value("method", "");
+  r.path = e.value("path", "");
+  r.allowed = e.value("verdict", "") == "allow";
+  r.rule = e.value("rule", "");
+  r.bytes_up = e.value("bytes_up", uint64_t{0});
+  r.bytes_down = e.value("bytes_down", uint64_t{0});
+  r.finished = e.value("finished", false);
+  return r;
+}
+
+}  // namespace
+
+int Commands::policy_log(const std::string& sandbox, bool json, int limit, bool blocked,
+                         bool follow) {
   if (limit < 1 || limit > 10000)
     throw Failure{"invalid --limit " + std::to_string(limit) + ": use 1 to 10000"};
   if (!sandbox.empty())
@@ -87,6 +109,11 @@ int Commands::policy_log(const std::string& sandbox, bool json, int limit, bool 
   std::string route = "/log?limit=" + std::to_string(limit);
   if (!sandbox.empty()) route += "&sandbox=" + sandbox;
   if (blocked) route += "&blocked=1";
+  if (json && follow) {
+    // Streams as newline-delimited JSON: one object per new entry.
+    follow_log(sandbox, true, blocked);
+    return 0;
+  }
   auto j = policy_call(daemon(), "GET", route, nullptr);
   if (!j.is_array()) throw Failure{"malformed answer from sandboxd"};
   if (json) {
@@ -94,28 +121,35 @@ int Commands::policy_log(const std::string& sandbox, bool json, int limit, bool 
     return 0;
   }
   std::vector<NetworkLogRow> rows;
-  for (auto& e : j) {
-    if (!e.is_object()) continue;
-    NetworkLogRow r;
-    r.time_ms = e.value("time_ms", int64_t{0});
-    r.sandbox = e.value("sandbox", "");
-    r.kind = e.value("kind", "");
-    r.host = e.value("host", "");
-    r.port = e.value("port", uint16_t{0});
-    r.method = e.value("method", "");
-    r.path = e.value("path", "");
-    r.allowed = e.value("verdict", "") == "allow";
-    r.rule = e.value("rule", "");
-    r.bytes_up = e.value("bytes_up", uint64_t{0});
-    r.bytes_down = e.value("bytes_down", uint64_t{0});
-    r.finished = e.value("finished", false);
-    rows.push_back(std::move(r));
-  }
+  for (auto& e : j)
+    if (e.is_object()) rows.push_back(log_row(e));
   con_.out << format_network_log(rows, colour());
-  if (rows.empty())
+  if (rows.empty() && !follow)
     con_.out << (blocked ? "Nothing was blocked" : "No network activity") << " yet"
              << (sandbox.empty() ? "" : " in sandbox '" + sandbox + "'") << "\n";
+  if (follow) follow_log(sandbox, false, blocked);
   return 0;
+}
+
+void Commands::follow_log(const std::string& sandbox, bool json, bool blocked) {
+  con_.out.flush();
+  std::string route = "/v1/policy/log/stream";
+  if (!sandbox.empty()) route += "?sandbox=" + sandbox;
+  auto r = daemon().stream_lines(route, [&](std::string_view line) {
+    auto e = nlohmann::json::parse(line, nullptr, false);
+    if (!e.is_object()) return true;  // not ours to judge; skip it
+    if (blocked && e.value("verdict", "") != "deny") return true;
+    if (json) {
+      con_.out << line << "\n";
+    } else {
+      // One row at a time: the table without its header line.
+      std::string t = format_network_log({log_row(e)}, colour());
+      con_.out << t.substr(t.find('\n') + 1);
+    }
+    con_.out.flush();
+    return static_cast<bool>(con_.out);
+  });
+  if (!r) throw Failure{r.error().message};
 }
 
 int Commands::policy_init(const std::string& preset) {

@@ -4,10 +4,17 @@
 // deny rule for it takes effect at once and the proxy's 403 names the rule;
 // DNS follows the policy; `sbx policy check` agrees with what happened; and
 // the network log holds one entry per decision.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <chrono>
 
 #include <nlohmann/json.hpp>
 
+#include "base/child_process.h"
+#include "base/fd.h"
 #include "base/strings.h"
 #include "harness/harness.h"
 #include "image/apt_sources.h"
@@ -139,6 +146,43 @@ TEST_F(EgressTest, CheckAgreesAndTheLogHoldsOneEntryPerDecision) {
   auto table = sbx({"policy", "log", "net"});
   ASSERT_EQ(table.code, 0);
   EXPECT_NE(table.out.find("three.blocked.example"), std::string::npos) << table.out;
+}
+
+TEST_F(EgressTest, FollowStreamsDecisionsAsTheyHappen) {
+  // `sbx policy log -f --json` is the live event stream (the API the TUI
+  // uses): a decision made after it started shows up on it.
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  Fd rd(p[0]), wr(p[1]);
+  SpawnOptions o;
+  o.argv = {SBX_CLI_PATH, "policy", "log", "net", "-f", "--json"};
+  o.stdout_fd = wr.get();
+  auto child = ChildProcess::spawn(o);
+  ASSERT_TRUE(child) << child.error().message;
+  wr.reset();
+  std::string seen;
+  // Until the stream is certainly open, each try makes a new decision.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (seen.find("live.blocked.example") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    (void)guest("curl -s -o /dev/null http://live.blocked.example/");
+    pollfd pf{rd.get(), POLLIN, 0};
+    while (::poll(&pf, 1, 1000) > 0) {
+      char buf[4096];
+      ssize_t n = ::read(rd.get(), buf, sizeof buf);
+      if (n <= 0) break;
+      seen.append(buf, static_cast<size_t>(n));
+      if (seen.find("live.blocked.example") != std::string::npos) break;
+    }
+  }
+  (void)child->kill(SIGTERM);
+  auto line_start = seen.find("{\"");
+  ASSERT_NE(line_start, std::string::npos) << "nothing streamed: " << seen;
+  auto e = nlohmann::json::parse(seen.substr(line_start, seen.find('\n', line_start) - line_start),
+                                 nullptr, false);
+  ASSERT_TRUE(e.is_object()) << seen;
+  EXPECT_EQ(e.value("sandbox", ""), "net");
+  EXPECT_NE(seen.find("\"verdict\":\"deny\""), std::string::npos) << seen;
 }
 
 TEST_F(EgressTest, ProxyVariablesAndToolConfigurationAreSet) {
