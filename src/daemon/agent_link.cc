@@ -113,6 +113,28 @@ Result<std::shared_ptr<AgentLink>> AgentLink::connect(const std::string& socket_
   return handshake(std::move(fd), std::max(left, std::chrono::milliseconds(1)), alive, log);
 }
 
+namespace {
+
+/// Writes all of `data` without blocking past `deadline`.
+Result<void> send_by(int fd, std::string_view data, Clock::time_point deadline) {
+  while (!data.empty()) {
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      data.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return errno_error("send");
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return err("the guest stopped reading its agent port");
+    pollfd p{fd, POLLOUT, 0};
+    (void)::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+  }
+  return ok();
+}
+
+}  // namespace
+
 Result<std::shared_ptr<AgentLink>> AgentLink::handshake(Fd fd, std::chrono::milliseconds timeout,
                                                         const std::function<bool()>& alive,
                                                         Logger& log) {
@@ -133,11 +155,18 @@ Result<std::shared_ptr<AgentLink>> AgentLink::handshake(Fd fd, std::chrono::mill
   for (;;) {
     auto now = Clock::now();
     if (now >= next_hello) {
-      auto w = write_all(link->fd_.get(), hello);
-      if (!w) return w.error().wrap("send HELLO to agent");
       // Short: the agent answers the first HELLO it sees once its port is
       // open, so this interval is pure latency on every boot.
       next_hello = now + std::chrono::milliseconds(100);
+      // Never block here. A guest that hangs before it opens its port makes
+      // QEMU stop reading the socket; a blocking write then outlived the
+      // boot deadline (a create hung for ten minutes). Skip a HELLO the
+      // socket cannot take now; one that starts is finished by the deadline.
+      pollfd w{link->fd_.get(), POLLOUT, 0};
+      if (::poll(&w, 1, 0) == 1 && (w.revents & POLLOUT)) {
+        auto r = send_by(link->fd_.get(), hello, deadline);
+        if (!r) return r.error().wrap("send HELLO to agent");
+      }
     }
     if (now > deadline) return err("the guest agent did not answer within " +
                                    std::to_string(timeout.count() / 1000) + " s");

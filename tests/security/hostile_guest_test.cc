@@ -191,6 +191,28 @@ TEST_F(HostileGuest, SilentGuestTimesOutTheHandshake) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
 }
 
+TEST_F(HostileGuest, GuestThatNeverReadsCannotHoldTheHandshake) {
+  // A guest that hangs before opening its port: QEMU stops reading the
+  // chardev socket, so the daemon's writes would block. Fill the socket
+  // first, as a long-hung boot would; the handshake must still end.
+  auto sp = socket_pair();
+  ASSERT_TRUE(sp.ok());
+  int fd = sp->first.get();
+  std::string junk(4096, 'x');
+  size_t filled = 0;
+  for (;;) {
+    ssize_t n = ::send(fd, junk.data(), junk.size(), MSG_DONTWAIT);
+    if (n <= 0) break;
+    filled += static_cast<size_t>(n);
+  }
+  ASSERT_GT(filled, 0u);
+  auto t0 = std::chrono::steady_clock::now();
+  auto link = AgentLink::handshake(std::move(sp->first), 1500ms, [] { return true; }, log_);
+  EXPECT_FALSE(link.ok());
+  EXPECT_NE(link.error().message.find("did not answer"), std::string::npos) << link.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+}
+
 TEST_F(HostileGuest, HelloFloodDuringHandshakeIsBounded) {
   auto sp = socket_pair();
   ASSERT_TRUE(sp.ok());
