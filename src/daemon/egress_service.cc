@@ -7,6 +7,12 @@ namespace sbx::daemon {
 
 namespace {
 
+net::EgressOptions proxy_options(const net::DnsNameCache& names) {
+  net::EgressOptions o;
+  o.names = &names;
+  return o;
+}
+
 std::shared_ptr<const net::Policy> make_deny_all() {
   net::Policy p = net::make_policy(net::Preset::kDenyAll, {}, {});
   p.deny_all = kDenyNetworkRule;
@@ -35,9 +41,9 @@ EgressService::EgressService(std::unique_ptr<net::NetworkLog> netlog, PolicyFn p
       resolver_(std::move(resolver)),
       connector_(std::move(proxy), *resolver_),
       deny_all_(make_deny_all()),
-      proxy_(policy, *resolver_, connector_, log_.get()),
+      proxy_(policy, *resolver_, connector_, log_.get(), proxy_options(names_)),
       deny_proxy_([d = deny_all_] { return d; }, *resolver_, connector_, log_.get()),
-      dns_(policy, *resolver_, log_.get()),
+      dns_(policy, *resolver_, log_.get(), &names_),
       deny_dns_([d = deny_all_] { return d; }, *resolver_, log_.get()),
       logger_(log),
       limits_(limits) {}
@@ -109,6 +115,7 @@ void EgressService::detach(const std::string& sandbox) {
     link = it->second.link.lock();
     // From here on its handlers refuse (their generation is gone).
     attached_.erase(it);
+    names_.forget(sandbox);
     for (auto& w : workers_)
       if (w.sandbox == sandbox && w.stream) streams.push_back(w.stream);
   }

@@ -96,6 +96,8 @@ class EgressService {
   net::UpstreamConnector connector_;
   // Two of each: the shared policy, and deny-all for --deny-network.
   std::shared_ptr<const net::Policy> deny_all_;
+  /// What each sandbox's DNS lookups answered: names for raw TCP (ssh).
+  net::DnsNameCache names_;
   net::EgressProxy proxy_;
   net::EgressProxy deny_proxy_;
   net::DnsResponder dns_;

@@ -138,6 +138,7 @@ std::string DnsResponder::answer(std::string_view sandbox, std::string_view pack
     }
   }
   if (ok.empty()) return reply(DnsRcode::kNoError, {}, false, denied_rule);
+  if (names_) names_->remember(sandbox, *host, ok);
   return reply(DnsRcode::kNoError, ok, true, d.rule);
 }
 

@@ -14,6 +14,7 @@
 
 #include "base/result.h"
 #include "net/address.h"
+#include "net/dns_names.h"
 #include "net/network_log.h"
 #include "net/policy.h"
 #include "net/resolver.h"
@@ -60,10 +61,11 @@ std::string dns_error_response(std::string_view packet, DnsRcode rcode);
 class DnsResponder {
  public:
   /// `policy` is called once per query so policy edits apply at once.
-  /// `log` may be null.
+  /// `log` may be null. `names`, when given, learns every address answered
+  /// (see DnsNameCache); it must outlive the responder.
   DnsResponder(std::function<std::shared_ptr<const Policy>()> policy, Resolver& resolver,
-               NetworkLog* log)
-      : policy_(std::move(policy)), resolver_(resolver), log_(log) {}
+               NetworkLog* log, DnsNameCache* names = nullptr)
+      : policy_(std::move(policy)), resolver_(resolver), log_(log), names_(names) {}
 
   /// The response packet for `packet` from `sandbox` (empty: drop it).
   /// Denied names get NXDOMAIN; allowed names their public (or CIDR-allowed)
@@ -76,6 +78,7 @@ class DnsResponder {
   std::function<std::shared_ptr<const Policy>()> policy_;
   Resolver& resolver_;
   NetworkLog* log_;
+  DnsNameCache* names_;
 };
 
 }  // namespace sbx::net

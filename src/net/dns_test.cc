@@ -104,5 +104,22 @@ TEST(DnsResponder, AnswersAllowedRefusesDeniedAndLogs) {
   EXPECT_TRUE((*entries)[3].allowed);
 }
 
+TEST(DnsResponder, TeachesTheNameCacheOnlyWhatItAnswered) {
+  StaticResolver res;
+  res.add("git.example.com", {*parse_ip("93.184.216.34"), *parse_ip("10.0.0.1")});
+  res.add("evil.org", {*parse_ip("198.51.100.9")});
+  auto p = std::make_shared<const Policy>(make_policy(
+      Preset::kDenyAll, {}, {Rule{1, "", Action::kAllow, *parse_resource("git.example.com:22")}}));
+  DnsNameCache names;
+  DnsResponder dns([p] { return p; }, res, nullptr, &names);
+  EXPECT_EQ(ancount(dns.answer("s1", query("git.example.com", kDnsTypeA))), 1);
+  EXPECT_EQ(names.lookup("s1", *parse_ip("93.184.216.34")), "git.example.com");
+  // The filtered private address and a denied name's address are not learnt.
+  EXPECT_FALSE(names.lookup("s1", *parse_ip("10.0.0.1")));
+  EXPECT_EQ(rcode(dns.answer("s1", query("evil.org", kDnsTypeA))),
+            static_cast<uint8_t>(DnsRcode::kNxDomain));
+  EXPECT_FALSE(names.lookup("s1", *parse_ip("198.51.100.9")));
+}
+
 }  // namespace
 }  // namespace sbx::net

@@ -165,6 +165,8 @@ ConnectionSummary EgressProxy::handle(ClientStream& client, const ConnectionInfo
       }
     }
     req.upstream_prefix = req.buf;
+    if (req.host.empty() && req.ip && opts_.names)
+      if (auto name = opts_.names->lookup(info.sandbox, *req.ip)) req.host = *name;
   }
   ConnectionSummary s = serve(client, info, req);
   client.abort();

@@ -15,6 +15,7 @@
 #include "base/fd.h"
 #include "base/result.h"
 #include "net/address.h"
+#include "net/dns_names.h"
 #include "net/network_log.h"
 #include "net/policy.h"
 #include "net/resolver.h"
@@ -79,6 +80,11 @@ struct ConnectionSummary {
 /// Tunables.
 struct EgressOptions {
   size_t relay_buffer = 64 * 1024;  ///< per direction
+  /// Names the guest's DNS stub handed out (nullable, must outlive the
+  /// proxy): a transparent connection that names no host (not TLS with SNI,
+  /// not HTTP with Host) is decided as the name its address was resolved
+  /// from, so host:port rules apply to ssh and other raw TCP.
+  const DnsNameCache* names = nullptr;
 };
 
 /// Serves guest connections. Thread-safe: one instance for the daemon,

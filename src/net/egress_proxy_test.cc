@@ -78,6 +78,7 @@ std::string client_hello(const char* sni) {
 
 class EgressProxyTest : public ::testing::Test {
  protected:
+  const DnsNameCache* names_ = nullptr;  ///< set by tests that want one
   void SetUp() override {
     resolver_.add("api.test", {*parse_ip("127.0.0.1")});
     resolver_.add("rebind.test", {*parse_ip("10.0.0.1")});
@@ -99,8 +100,10 @@ class EgressProxyTest : public ::testing::Test {
                                                 const std::string& input) {
     auto pair = socket_pair();
     EXPECT_TRUE(pair.ok());
+    EgressOptions opts;
+    opts.names = names_;
     EgressProxy proxy([this] { std::lock_guard l(mu_); return policy_; }, resolver_,
-                      connector_, log_.get());
+                      connector_, log_.get(), opts);
     FdStream stream(std::move(pair->second));
     ConnectionSummary s;
     std::thread t([&] { s = proxy.handle(stream, info); });
@@ -280,6 +283,39 @@ TEST_F(EgressProxyTest, TransparentRawTcpUsesOriginalAddress) {
   auto [out2, s2] = run(denied, "x");
   EXPECT_EQ(out2, "");
   EXPECT_NE(s2.rule.find("10.0.0.5 is private"), std::string::npos) << s2.rule;
+}
+
+TEST_F(EgressProxyTest, TransparentRawTcpIsDecidedByTheNameItsAddressCameFrom) {
+  Server up(echo);
+  std::string p = std::to_string(up.port());
+  resolver_.add("git.test", {*parse_ip("127.0.0.1")});
+  DnsNameCache names;
+  names.remember("s1", "git.test", {*parse_ip("127.0.0.1")});
+  names_ = &names;
+  ConnectionInfo info{"s1", ConnectionKind::kTransparent, parse_ip("127.0.0.1"), up.port()};
+  // Attributed to the name the guest resolved (the CIDR rule still vouches
+  // for the loopback address).
+  set_rules({"127.0.0.1/32:" + p, "git.test:" + p});
+  auto [out, s] = run(info, "ssh-ish");
+  EXPECT_EQ(out, "ssh-ish");
+  EXPECT_TRUE(s.allowed) << s.rule;
+  EXPECT_EQ(s.host, "git.test");
+  // So a deny rule for the name applies, where the address alone would pass.
+  {
+    std::vector<Rule> rules{Rule{1, "", Action::kAllow, *parse_resource("127.0.0.1/32:" + p)},
+                            Rule{2, "", Action::kDeny, *parse_resource("git.test")}};
+    std::lock_guard l(mu_);
+    policy_ = std::make_shared<const Policy>(make_policy(Preset::kDenyAll, {}, rules));
+  }
+  auto [out2, s2] = run(info, "x");
+  EXPECT_EQ(out2, "");
+  EXPECT_FALSE(s2.allowed);
+  EXPECT_NE(s2.rule.find("deny git.test"), std::string::npos) << s2.rule;
+  // Another sandbox's lookups say nothing about this one's connections.
+  ConnectionInfo other{"s2", ConnectionKind::kTransparent, parse_ip("127.0.0.1"), up.port()};
+  auto [out3, s3] = run(other, "y");
+  EXPECT_TRUE(s3.allowed) << s3.rule;
+  EXPECT_EQ(s3.host, "127.0.0.1");
 }
 
 TEST_F(EgressProxyTest, TransparentHttpUsesHostHeader) {

@@ -5,7 +5,6 @@
 // the host counts every connection it gets: it must get none.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -18,7 +17,7 @@
 #include "base/fd.h"
 #include "base/strings.h"
 #include "harness/harness.h"
-#include "image/apt_sources.h"
+#include "harness/apt_mirror.h"
 
 namespace sbx::testing {
 namespace {
@@ -66,28 +65,6 @@ class CountingServer {
   std::atomic<int> accepted_{0};
   std::thread th_;
 };
-
-std::string mirror_ipv4() {
-  auto srcs = image::read_apt_sources();
-  if (!srcs) return "";
-  for (auto& s : image::filter_debian_sources(*srcs, "bookworm"))
-    for (auto& uri : s.uris) {
-      auto p = uri.find("://");
-      if (p == std::string::npos) continue;
-      std::string host = uri.substr(p + 3);
-      host = host.substr(0, host.find_first_of("/:"));
-      addrinfo hints{};
-      hints.ai_family = AF_INET;
-      hints.ai_socktype = SOCK_STREAM;
-      addrinfo* res = nullptr;
-      if (getaddrinfo(host.c_str(), "80", &hints, &res) != 0 || !res) continue;
-      char buf[INET_ADDRSTRLEN];
-      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr, buf, sizeof buf);
-      freeaddrinfo(res);
-      return buf;
-    }
-  return "";
-}
 
 class EgressEscape : public ::testing::Test {
  protected:
@@ -137,7 +114,7 @@ TEST_F(EgressEscape, HostLoopbackIsUnreachableByAddressNameOrProxy) {
 }
 
 TEST_F(EgressEscape, IpLiteralsNeedACidrRule) {
-  std::string ip = mirror_ipv4();
+  std::string ip = host_apt_mirror_ipv4();
   ASSERT_FALSE(ip.empty()) << "cannot resolve the host's apt mirror";
   // A process that ignores the proxy variables is intercepted transparently:
   // the proxy reads its Host header and refuses with a 403 of its own.
@@ -178,23 +155,28 @@ TEST_F(EgressEscape, NoRouteOfItsOwnAndNothingButTcpLeaves) {
       "\\x0bnot-allowed\\x07example\\x00\\x00\\x01\\x00\\x01', ('9.9.9.9', 53)); "
       "print(s.recv(512)[3] & 15)\"");
   EXPECT_EQ(trim(dns.out), "3") << dns.all();
-  // Non-HTTP TCP (ssh's port) needs a host:port rule: a transparent
-  // connection to port 22 is decided on its address alone, and is refused.
-  std::string ip = mirror_ipv4();
-  ASSERT_FALSE(ip.empty());
-  auto ssh = guest("curl -s -m 20 --noproxy '*' telnet://" + ip + ":22 </dev/null");
+  // Non-HTTP TCP (ssh's port) needs a host:port rule. The guest resolves
+  // the mirror through the stub, then connects to its address on port 22:
+  // the connection is decided (and logged) as that name, and balanced
+  // allows the mirror on 80 and 443 only.
+  std::string mirror = host_apt_mirror();
+  ASSERT_FALSE(mirror.empty());
+  auto ssh = guest("ip=$(getent ahostsv4 " + mirror + " | awk 'NR==1{print $1}'); echo ip=$ip; "
+                   "curl -s -m 20 --noproxy '*' telnet://$ip:22 </dev/null");
+  EXPECT_NE(ssh.out.find("ip=") , std::string::npos) << ssh.all();
+  EXPECT_EQ(ssh.out.find("ip=\n"), std::string::npos) << "the mirror did not resolve: " << ssh.all();
   EXPECT_EQ(ssh.out.find("SSH-"), std::string::npos) << ssh.all();
-  auto check = sbx({"policy", "check", "network", ip + ":22", "--sandbox", "esc"});
+  auto check = sbx({"policy", "check", "network", mirror + ":22", "--sandbox", "esc"});
   EXPECT_EQ(check.code, 1) << check.all();
   auto log = sbx({"policy", "log", "esc", "--json"});
   auto j = nlohmann::json::parse(log.out, nullptr, false);
   ASSERT_TRUE(j.is_array()) << log.all();
   bool denied22 = false;
   for (auto& e : j)
-    if (e.value("host", "") == ip && e.value("port", 0) == 22 && e.value("verdict", "") == "deny" &&
-        e.value("kind", "") == "transparent")
+    if (e.value("host", "") == mirror && e.value("port", 0) == 22 &&
+        e.value("verdict", "") == "deny" && e.value("kind", "") == "transparent")
       denied22 = true;
-  EXPECT_TRUE(denied22) << log.out;
+  EXPECT_TRUE(denied22) << "no transparent deny of " << mirror << ":22 in " << log.out;
 }
 
 }  // namespace
