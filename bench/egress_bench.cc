@@ -22,6 +22,7 @@
 #include "base/child_process.h"
 #include "base/fd.h"
 #include "base/strings.h"
+#include "harness/guest_curl.h"
 #include "harness/harness.h"
 #include "net/egress_proxy.h"
 #include "net/policy.h"
@@ -36,12 +37,6 @@ namespace {
 constexpr int kRequests = 100;
 constexpr double kBigMiB = 64;
 constexpr uint16_t kServerPort = 18766;
-
-double pct(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5))];
-}
 
 struct Numbers {
   double mbps = 0, p50 = 0, p95 = 0;
@@ -94,35 +89,24 @@ Numbers measure(Connect connect, const std::string& target_prefix) {
     if (get("/small") == 0) fprintf(stderr, "small request failed\n");
     lat.push_back(std::chrono::duration<double, std::milli>(Clock::now() - a).count());
   }
-  n.p50 = pct(lat, 0.5);
-  n.p95 = pct(lat, 0.95);
+  n.p50 = t::percentile(lat, 0.5);
+  n.p95 = t::percentile(lat, 0.95);
   return n;
 }
 
 Numbers measure_guest() {
   Numbers n;
   std::string base = "http://127.0.0.1:" + std::to_string(kServerPort);
-  auto big = t::sbx({"exec", "ebench", "--", "curl", "-s", "--noproxy", "", "-o", "/dev/null", "-w",
-                     "%{time_total}", base + "/big"});
-  double s = std::atof(sbx::trim(big.out).c_str());
-  if (big.code != 0 || s <= 0) {
-    fprintf(stderr, "guest download failed: %s\n", big.all().c_str());
-    return n;
-  }
-  n.mbps = kBigMiB / s;
-  std::string urls;
-  // -o applies to one URL only: give each its own, or the bodies land in
-  // the timing output.
-  for (int i = 0; i < kRequests; ++i) urls += " -o /dev/null " + base + "/small";
   // --noproxy '' overrides NO_PROXY's 127.0.0.1: the request must take the
   // proxy, whose CIDR rule is the only way to the host's loopback.
-  auto r = t::sbx({"exec", "ebench", "--", "sh", "-c",
-                   "curl -s --noproxy '' -w '%{time_total}\\n'" + urls});
-  std::vector<double> lat;
-  for (auto& l : sbx::split(sbx::trim(r.out), '\n'))
-    if (!l.empty()) lat.push_back(std::atof(l.c_str()) * 1000);
-  n.p50 = pct(lat, 0.5);
-  n.p95 = pct(lat, 0.95);
+  auto c = t::guest_curl("ebench", base + "/big", base + "/small", kRequests, "--noproxy ''");
+  if (c.download_s <= 0) {
+    fprintf(stderr, "guest download failed: %s\n", c.error.c_str());
+    return n;
+  }
+  n.mbps = kBigMiB / c.download_s;
+  n.p50 = t::percentile(c.small_ms, 0.5);
+  n.p95 = t::percentile(c.small_ms, 0.95);
   return n;
 }
 

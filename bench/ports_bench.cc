@@ -16,6 +16,7 @@
 
 #include "base/child_process.h"
 #include "base/strings.h"
+#include "harness/guest_curl.h"
 #include "harness/harness.h"
 
 namespace t = sbx::testing;
@@ -25,11 +26,6 @@ namespace {
 
 constexpr int kRequests = 100;
 constexpr double kBigMiB = 64;
-
-double pct(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5))];
-}
 
 struct Numbers {
   double mbps = 0, p50 = 0, p95 = 0;
@@ -53,8 +49,8 @@ Numbers measure_host(uint16_t port) {
     lat.push_back(std::chrono::duration<double, std::milli>(Clock::now() - a).count());
     if (!r.ok()) fprintf(stderr, "request failed: %s\n", r.error().message.c_str());
   }
-  n.p50 = pct(lat, 0.5);
-  n.p95 = pct(lat, 0.95);
+  n.p50 = t::percentile(lat, 0.5);
+  n.p95 = t::percentile(lat, 0.95);
   return n;
 }
 
@@ -62,26 +58,14 @@ Numbers measure_host(uint16_t port) {
 Numbers measure_guest(int port) {
   Numbers n;
   std::string base = "http://127.0.0.1:" + std::to_string(port);
-  auto big = t::sbx({"exec", "bench", "--", "curl", "-s", "-o", "/dev/null", "-w", "%{time_total}",
-                     base + "/big"});
-  double s = std::atof(sbx::trim(big.out).c_str());
-  if (big.code != 0 || s <= 0) {
-    fprintf(stderr, "guest download failed: %s\n", big.all().c_str());
+  auto c = t::guest_curl("bench", base + "/big", base + "/small", kRequests);
+  if (c.download_s <= 0) {
+    fprintf(stderr, "guest download failed: %s\n", c.error.c_str());
     return n;
   }
-  n.mbps = kBigMiB / s;
-  std::string urls;
-  // -o applies to one URL only: give each its own, or the bodies land in
-  // the timing output.
-  for (int i = 0; i < kRequests; ++i) urls += " -o /dev/null " + base + "/small";
-  auto r = t::sbx({"exec", "bench", "--", "sh", "-c",
-                   "curl -s -w '%{time_total}\\n'" + urls});
-  std::vector<double> lat;
-  for (auto& l : sbx::split(sbx::trim(r.out), '\n'))
-    if (!l.empty()) lat.push_back(std::atof(l.c_str()) * 1000);
-  if (lat.empty()) return n;
-  n.p50 = pct(lat, 0.5);
-  n.p95 = pct(lat, 0.95);
+  n.mbps = kBigMiB / c.download_s;
+  n.p50 = t::percentile(c.small_ms, 0.5);
+  n.p95 = t::percentile(c.small_ms, 0.95);
   return n;
 }
 

@@ -17,25 +17,10 @@
 #include "base/fd.h"
 #include "base/strings.h"
 #include "harness/harness.h"
-#include "image/apt_sources.h"
+#include "harness/apt_mirror.h"
 
 namespace sbx::testing {
 namespace {
-
-/// The host name of the first Debian source the host's apt uses: the mirror
-/// the template was built from and the one the guest's apt talks to.
-std::string host_apt_mirror() {
-  auto srcs = image::read_apt_sources();
-  if (!srcs) return "";
-  for (auto& s : image::filter_debian_sources(*srcs, "bookworm"))
-    for (auto& uri : s.uris) {
-      auto p = uri.find("://");
-      if (p == std::string::npos) continue;
-      std::string rest = uri.substr(p + 3);
-      return rest.substr(0, rest.find_first_of("/:"));
-    }
-  return "";
-}
 
 class EgressTest : public ::testing::Test {
  protected:
