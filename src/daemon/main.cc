@@ -1,5 +1,6 @@
 // sandboxd: the per-user daemon behind `sbx`. Usually started by the CLI;
 // run it by hand with --log-file - to watch it in the foreground.
+#include <algorithm>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -81,6 +82,8 @@ int main(int argc, char** argv) {
     cfg.agent_binary = dir ? *dir + "/sbx-agent" : "sbx-agent";
   }
   if (const char* t = getenv("SBX_BOOT_TIMEOUT")) cfg.boot_timeout = std::chrono::seconds(atoi(t));
+  if (const char* t = getenv("SBX_SILENT_BOOT_TIMEOUT"))
+    cfg.silent_boot_timeout = std::chrono::seconds(std::max(1, atoi(t)));
 
   auto store = daemon::Store::open(paths->database());
   if (!store) {

@@ -39,6 +39,9 @@ struct DaemonConfig {
   std::string accel;          ///< "", "auto", "kvm", "tcg" (SBX_ACCEL)
   std::string workspace_fs = "9p";  ///< "9p" or "virtiofs" (SBX_WORKSPACE_FS)
   std::chrono::milliseconds boot_timeout{std::chrono::minutes(3)};
+  /// A first boot whose console shows no agent line this long is restarted
+  /// (SBX_SILENT_BOOT_TIMEOUT, seconds).
+  std::chrono::milliseconds silent_boot_timeout{std::chrono::seconds(30)};
   uint64_t disk_bytes = 20ull << 30;
   uint64_t docker_bytes = 10ull << 30;
 };

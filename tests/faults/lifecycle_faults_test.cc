@@ -21,6 +21,9 @@ using namespace std::chrono_literals;
 class FaultsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    // Short enough that the silent-boot test does not wait long, long
+    // enough that a slow normal boot is not restarted (harmless if it is).
+    ::setenv("SBX_SILENT_BOOT_TIMEOUT", "8", 1);
     env_ = new SbxEnv();
     ws_ = env_->make_workspace("faults-ws");
     auto r = sbx({"create", "--name", "f1", "--memory", "768m", "shell", ws_});
@@ -126,6 +129,42 @@ TEST_F(FaultsTest, ConcurrentCreatesOfOneNameYieldOneSandbox) {
   }
   EXPECT_EQ(wins, 1);
   EXPECT_EQ(sbx({"rm", "-f", "race"}).code, 0);
+}
+
+TEST_F(FaultsTest, ABootThatStaysSilentIsRestarted) {
+  // Stands in for a kernel that hangs before init: the new QEMU is stopped
+  // (SIGSTOP) as soon as it exists, so its console never shows the agent.
+  std::string ws = env_->make_workspace("silent-ws");
+  auto create = std::async(std::launch::async, [ws] {
+    return sbx({"create", "--name", "silent", "--memory", "768m", "shell", ws});
+  });
+  // Once QEMU is up (its QMP socket exists), as a hung kernel's would be;
+  // the kernel needs about a second more to reach the agent.
+  int stopped = 0;
+  std::string qmp = env_->runtime_dir() + "/vms/silent/qmp.sock";
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (stopped == 0 && std::chrono::steady_clock::now() < deadline) {
+    if (path_exists(qmp))
+      for (int pid : qemu_pids_matching("sbx-silent")) {
+        ::kill(pid, SIGSTOP);
+        stopped = pid;
+      }
+    std::this_thread::sleep_for(2ms);
+  }
+  ASSERT_NE(stopped, 0) << "no QEMU appeared for the new sandbox";
+  auto con = read_file(env_->state_dir() + "/sandboxes/silent/console.log");
+  EXPECT_EQ(con.ok() ? con->find("sbx-agent:") : std::string::npos, std::string::npos)
+      << "QEMU was stopped too late to stand in for a silent boot";
+  auto r = create.get();
+  ASSERT_EQ(r.code, 0) << r.all();
+  auto now = qemu_pids_matching("sbx-silent");
+  ASSERT_EQ(now.size(), 1u);
+  EXPECT_NE(now[0], stopped) << "the silent QEMU was not replaced";
+  EXPECT_EQ(sbx({"exec", "silent", "--", "true"}).code, 0);
+  auto log = read_file(env_->state_dir() + "/sandboxd.log");
+  ASSERT_TRUE(log.ok());
+  EXPECT_NE(log->find("did not reach init"), std::string::npos);
+  EXPECT_EQ(sbx({"rm", "-f", "silent"}).code, 0);
 }
 
 TEST_F(FaultsTest, DaemonLogsToItsStateDirectory) {
