@@ -385,6 +385,18 @@ TEST_F(AppTest, DenyNetworkGoesInTheCreateRequest) {
     if (r.method == "POST" && r.target == "/v1/sandboxes")
       flags.push_back(proto::parse_create_request(r.body)->deny_network);
   EXPECT_EQ(flags, (std::vector<bool>{true, false}));
+  // An existing sandbox keeps its network mode: say so, change nothing.
+  auto writes = [&] {
+    size_t n = 0;
+    for (auto& r : fake->requests())
+      if (r.method != "GET") ++n;
+    return n;
+  };
+  size_t before = writes();
+  EXPECT_EQ(run({"run", "--deny-network", "shell-a"}), kExitFailure);
+  EXPECT_NE(err.str().find("already exists and has network access"), std::string::npos)
+      << err.str();
+  EXPECT_EQ(writes(), before);
   for (auto* c : {"create", "run"}) {
     ASSERT_EQ(run({c, "--help"}), 0);
     EXPECT_NE(out.str().find("--deny-network"), std::string::npos) << c;

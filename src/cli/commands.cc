@@ -368,6 +368,14 @@ int Commands::run(const RunOpts& o) {
     // `sbx run NAME` attaches to an existing sandbox when there is one.
     if (auto s = c.get(o.target)) {
       found = *s;
+      // A sandbox's network mode is fixed when it is created: say so
+      // rather than attach to one that can reach the network.
+      if (ns.deny_network && !s->deny_network)
+        throw Failure{"sandbox '" + o.target +
+                      "' already exists and has network access; --deny-network applies "
+                      "when a sandbox is created (remove it with 'sbx rm " + o.target +
+                      "' and run again, or use 'sbx policy deny network --sandbox " +
+                      o.target + " ...')"};
     } else {
       if (c.last_failure().http_status != 404) throw Failure{c.last_failure().message};
       if (!is_known_agent(o.target))
