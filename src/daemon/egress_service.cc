@@ -13,6 +13,12 @@ net::EgressOptions proxy_options(const net::DnsNameCache& names) {
   return o;
 }
 
+/// Stops a link from handing us connections and DNS queries.
+void unhook(AgentLink& link) {
+  link.set_egress_handler(nullptr);
+  link.set_dns_handler(nullptr);
+}
+
 std::shared_ptr<const net::Policy> make_deny_all() {
   net::Policy p = net::make_policy(net::Preset::kDenyAll, {}, {});
   p.deny_all = kDenyNetworkRule;
@@ -60,20 +66,7 @@ EgressService::~EgressService() {
     for (auto& w : workers_)
       if (w.stream) streams.push_back(w.stream);
   }
-  // Outside mu_: a setter waits for a handler that may be taking mu_.
-  for (auto& link : links) {
-    link->set_egress_handler(nullptr);
-    link->set_dns_handler(nullptr);
-  }
-  for (auto& s : streams) s->abort();
-  std::unique_lock l(mu_);
-  changed_.wait(l, [&] {
-    for (auto& w : workers_)
-      if (!w.done) return false;
-    return true;
-  });
-  for (auto& w : workers_) w.thread.join();
-  workers_.clear();
+  wind_down(links, streams, [](const Worker&) { return true; });
 }
 
 void EgressService::attach(const std::string& sandbox, bool deny_network,
@@ -91,10 +84,7 @@ void EgressService::attach(const std::string& sandbox, bool deny_network,
     a.generation = gen;
     a.dns_in_flight = 0;
   }
-  if (previous && previous != link) {
-    previous->set_egress_handler(nullptr);
-    previous->set_dns_handler(nullptr);
-  }
+  if (previous && previous != link) unhook(*previous);
   link->set_egress_handler([this, sandbox, gen](std::shared_ptr<GuestChannel> ch,
                                                 proto::EgressOpen open) {
     return on_egress(sandbox, gen, std::move(ch), std::move(open));
@@ -119,15 +109,21 @@ void EgressService::detach(const std::string& sandbox) {
     for (auto& w : workers_)
       if (w.sandbox == sandbox && w.stream) streams.push_back(w.stream);
   }
-  if (link) {
-    link->set_egress_handler(nullptr);
-    link->set_dns_handler(nullptr);
-  }
-  for (auto& s : streams) s->abort();
+  std::vector<std::shared_ptr<AgentLink>> links;
+  if (link) links.push_back(std::move(link));
+  wind_down(links, streams, [&](const Worker& w) { return w.sandbox == sandbox; });
+}
+
+void EgressService::wind_down(const std::vector<std::shared_ptr<AgentLink>>& links,
+                              const std::vector<std::shared_ptr<GuestStream>>& streams,
+                              const std::function<bool(const Worker&)>& mine) {
+  // Outside mu_: a setter waits for a handler that may be taking mu_.
+  for (const auto& link : links) unhook(*link);
+  for (const auto& s : streams) s->abort();
   std::unique_lock l(mu_);
   changed_.wait(l, [&] {
     for (auto& w : workers_)
-      if (w.sandbox == sandbox && !w.done) return false;
+      if (mine(w) && !w.done) return false;
     return true;
   });
   reap();

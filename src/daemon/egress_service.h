@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "base/log.h"
 #include "base/result.h"
@@ -87,6 +88,11 @@ class EgressService {
   void on_dns(const std::string& sandbox, uint64_t generation, proto::Datagram d);
   /// Joins workers that have finished. Caller holds mu_.
   void reap();
+  /// Unhooks `links`, aborts `streams`, waits until every worker `mine`
+  /// selects is done, and joins the finished ones. Caller does not hold mu_.
+  void wind_down(const std::vector<std::shared_ptr<AgentLink>>& links,
+                 const std::vector<std::shared_ptr<GuestStream>>& streams,
+                 const std::function<bool(const Worker&)>& mine);
   /// Starts `body` on a tracked thread. Caller holds mu_.
   Result<void> spawn_locked(const std::string& sandbox, std::shared_ptr<GuestStream> stream,
                     std::function<void()> body);
