@@ -38,9 +38,7 @@ constexpr int kRequests = 100;
 constexpr double kBigMiB = 64;
 constexpr uint16_t kServerPort = 18766;
 
-struct Numbers {
-  double mbps = 0, p50 = 0, p95 = 0;
-};
+using Numbers = t::HttpNumbers;
 
 /// Sends `request` on `fd` and reads to EOF; returns the bytes after the head.
 size_t exchange(int fd, const std::string& request) {
@@ -95,19 +93,12 @@ Numbers measure(Connect connect, const std::string& target_prefix) {
 }
 
 Numbers measure_guest() {
-  Numbers n;
   std::string base = "http://127.0.0.1:" + std::to_string(kServerPort);
   // --noproxy '' overrides NO_PROXY's 127.0.0.1: the request must take the
   // proxy, whose CIDR rule is the only way to the host's loopback.
   auto c = t::guest_curl("ebench", base + "/big", base + "/small", kRequests, "--noproxy ''");
-  if (c.download_s <= 0) {
-    fprintf(stderr, "guest download failed: %s\n", c.error.c_str());
-    return n;
-  }
-  n.mbps = kBigMiB / c.download_s;
-  n.p50 = t::percentile(c.small_ms, 0.5);
-  n.p95 = t::percentile(c.small_ms, 0.95);
-  return n;
+  if (c.download_s <= 0) fprintf(stderr, "guest download failed: %s\n", c.error.c_str());
+  return t::http_numbers(c, kBigMiB);
 }
 
 void row(const char* name, const Numbers& n) {

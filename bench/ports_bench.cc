@@ -27,9 +27,7 @@ namespace {
 constexpr int kRequests = 100;
 constexpr double kBigMiB = 64;
 
-struct Numbers {
-  double mbps = 0, p50 = 0, p95 = 0;
-};
+using Numbers = t::HttpNumbers;
 
 // Host-side client: our own HTTP/1.0 GET.
 Numbers measure_host(uint16_t port) {
@@ -56,17 +54,10 @@ Numbers measure_host(uint16_t port) {
 
 // Guest-side client: curl over the guest's loopback, timed by curl itself.
 Numbers measure_guest(int port) {
-  Numbers n;
   std::string base = "http://127.0.0.1:" + std::to_string(port);
   auto c = t::guest_curl("bench", base + "/big", base + "/small", kRequests);
-  if (c.download_s <= 0) {
-    fprintf(stderr, "guest download failed: %s\n", c.error.c_str());
-    return n;
-  }
-  n.mbps = kBigMiB / c.download_s;
-  n.p50 = t::percentile(c.small_ms, 0.5);
-  n.p95 = t::percentile(c.small_ms, 0.95);
-  return n;
+  if (c.download_s <= 0) fprintf(stderr, "guest download failed: %s\n", c.error.c_str());
+  return t::http_numbers(c, kBigMiB);
 }
 
 }  // namespace

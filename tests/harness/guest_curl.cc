@@ -35,4 +35,13 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5))];
 }
 
+HttpNumbers http_numbers(const CurlTimings& t, double mib) {
+  HttpNumbers n;
+  if (t.download_s <= 0) return n;
+  n.mbps = mib / t.download_s;
+  n.p50 = percentile(t.small_ms, 0.5);
+  n.p95 = percentile(t.small_ms, 0.95);
+  return n;
+}
+
 }  // namespace sbx::testing

@@ -24,4 +24,11 @@ CurlTimings guest_curl(const std::string& sandbox, const std::string& big_url,
 /// The p-th quantile (0..1) of `v`, nearest rank; 0 for an empty `v`.
 double percentile(std::vector<double> v, double p);
 
+/// Throughput of one download and latency quantiles of small requests.
+struct HttpNumbers {
+  double mbps = 0, p50 = 0, p95 = 0;
+};
+/// `t` as numbers for a download of `mib` MiB; all zero when it failed.
+HttpNumbers http_numbers(const CurlTimings& t, double mib);
+
 }  // namespace sbx::testing
