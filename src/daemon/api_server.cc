@@ -202,11 +202,7 @@ std::string ApiServer::policy_route(const std::string& method,
   return fail(err(404, "unknown policy route " + route));
 }
 
-std::string ApiServer::log_query(const std::string& query, int& status) {
-  auto fail = [&](const Error& e) {
-    status = e.code >= 400 && e.code < 600 ? e.code : 500;
-    return proto::to_json(proto::ApiError{e.message, 0});
-  };
+Result<std::string> ApiServer::log_query(const std::string& query) {
   net::LogQuery q;
   q.sandbox = query_value(query, "sandbox");
   q.blocked_only = query_flag(query, "blocked");
@@ -214,15 +210,15 @@ std::string ApiServer::log_query(const std::string& query, int& status) {
   if (auto l = query_value(query, "limit"); !l.empty()) {
     auto n = parse_uint(l);
     if (!n || *n == 0 || *n > kMaxLogLimit)
-      return fail(err(400, "limit must be 1.." + std::to_string(kMaxLogLimit) + ", not '" + l + "'"));
+      return err(400, "limit must be 1.." + std::to_string(kMaxLogLimit) + ", not '" + l + "'");
     q.limit = static_cast<size_t>(*n);
   }
   // As for rules: a sandbox that does not exist is an error, not an empty
   // log (rows of a removed sandbox of that name would be misleading).
   if (!q.sandbox.empty())
-    if (auto s = manager_.get(q.sandbox); !s) return fail(s.error());
+    if (auto s = manager_.get(q.sandbox); !s) return s.error();
   auto rows = egress_.network_log().query(q);
-  if (!rows) return fail(rows.error());
+  if (!rows) return rows.error();
   std::string out = "[";
   for (size_t i = 0; i < rows->size(); ++i) {
     if (i) out += ",";
@@ -309,9 +305,8 @@ void ApiServer::serve(int fd) {
       log_stream(fd, t.query);
       return;
     } else if (p.size() == 3 && p[1] == "policy" && p[2] == "log" && method == http::verb::get) {
-      int status = 200;
-      std::string body = log_query(t.query, status);
-      resp = json_response(req, static_cast<http::status>(status), body);
+      auto body = log_query(t.query);
+      resp = body ? json_response(req, http::status::ok, *body) : error_response(req, body.error());
     } else if (p.size() >= 2 && p[1] == "policy") {
       int status = 200;
       std::string body = policy_route(std::string(req.method_string()),

@@ -43,7 +43,7 @@ class ApiServer {
   std::string policy_route(const std::string& method, const std::vector<std::string>& parts,
                            const std::string& body, int& status);
   /// GET /v1/policy/log: the JSON array of entries, newest first.
-  std::string log_query(const std::string& query, int& status);
+  Result<std::string> log_query(const std::string& query);
   /// GET /v1/policy/log/stream: writes the response itself, one JSON entry
   /// per chunk, until the client goes away or the server stops.
   void log_stream(int fd, const std::string& query);
