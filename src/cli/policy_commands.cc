@@ -106,14 +106,14 @@ int Commands::policy_log(const std::string& sandbox, bool json, int limit, bool 
   if (!sandbox.empty())
     if (auto r = proto::validate_sandbox_name(sandbox); !r)
       throw Failure{"sandbox '" + sandbox + "' not found. Run 'sbx ls' to see your sandboxes."};
-  std::string route = "/log?limit=" + std::to_string(limit);
-  if (!sandbox.empty()) route += "&sandbox=" + sandbox;
-  if (blocked) route += "&blocked=1";
   if (json && follow) {
     // Streams as newline-delimited JSON: one object per new entry.
     follow_log(sandbox, true, blocked);
     return 0;
   }
+  std::string route = "/log?limit=" + std::to_string(limit);
+  if (!sandbox.empty()) route += "&sandbox=" + sandbox;
+  if (blocked) route += "&blocked=1";
   auto j = policy_call(daemon(), "GET", route, nullptr);
   if (!j.is_array()) throw Failure{"malformed answer from sandboxd"};
   if (json) {
