@@ -9,16 +9,25 @@
 
 namespace sbx {
 
+/// Error categories carried in Error::code. They are HTTP statuses because
+/// the daemon API answers with them as they are; 0 means unspecified.
+inline constexpr int kBadRequest = 400;
+inline constexpr int kNotFound = 404;
+inline constexpr int kConflict = 409;
+inline constexpr int kInsufficientStorage = 507;
+
 /// An error message, built outward: each layer prefixes its own context.
 struct Error {
   std::string message;
-  /// Optional category for callers that map errors to protocol codes (the
-  /// daemon uses HTTP statuses: 400, 404, 409...). 0 means unspecified.
+  /// Optional category (kBadRequest, kNotFound, ...); 0 means unspecified.
   int code = 0;
+  /// For a command that could not run: the exit code a shell would give
+  /// (126 not executable, 127 not found); 0 otherwise.
+  int exit_code = 0;
 
   /// Returns a copy of this error with `context: ` prefixed.
   [[nodiscard]] Error wrap(const std::string& context) const {
-    return Error{context + ": " + message, code};
+    return Error{context + ": " + message, code, exit_code};
   }
 };
 

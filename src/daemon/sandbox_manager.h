@@ -26,12 +26,6 @@ class VmProcess;
 
 namespace sbx::daemon {
 
-/// HTTP-style categories carried in Error::code.
-inline constexpr int kBadRequest = 400;
-inline constexpr int kNotFound = 404;
-inline constexpr int kConflict = 409;
-inline constexpr int kInsufficientStorage = 507;
-
 /// Settings the daemon reads once at start-up.
 struct DaemonConfig {
   Paths paths;
