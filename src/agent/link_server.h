@@ -1,6 +1,6 @@
 // The agent side of the agent link: one non-blocking poll() loop serving the
 // framed protocol of proto/frame.h on one fd (the virtio-serial port, or a
-// socket in test mode). See docs/notes-agent.md for the exact behaviour.
+// socket in test mode). See docs/protocol.md for the exact behaviour.
 #pragma once
 
 #include <sys/types.h>

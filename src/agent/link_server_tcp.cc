@@ -1,6 +1,6 @@
 // LinkServer's TCP channels (published ports): OPEN {"kind":"tcp"} connects
 // inside the guest without blocking the loop; bytes are relayed with the
-// same credit rules as exec stdin/stdout. See docs/notes-agent.md.
+// same credit rules as exec stdin/stdout. See docs/protocol.md.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
