@@ -2,7 +2,7 @@
 // proxy, transparent redirect target, DNS stub) and the proxy settings the
 // guest's programs are given. Every connection they accept becomes a
 // guest-opened channel to sandboxd; nothing leaves the VM any other way.
-// See docs/architecture.md ("Egress").
+// See docs/design.md ("Egress").
 #pragma once
 
 #include <string>

@@ -117,7 +117,7 @@ std::string egress_rules(uint16_t transparent_port, uint16_t dns_port) {
   // docker-proxy), and the private ranges where the private dockerd's
   // container networks live (container-to-container traffic is bridged
   // through PREROUTING when br_netfilter is loaded).
-  return "# sbx-agent: guest egress interception (see docs/architecture.md)\n"
+  return "# sbx-agent: guest egress interception (see docs/design.md)\n"
          "*nat\n"
          ":PREROUTING ACCEPT [0:0]\n"
          ":INPUT ACCEPT [0:0]\n"

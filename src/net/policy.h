@@ -1,7 +1,7 @@
 // The egress policy model and its decision function. Pure: no I/O, so the
 // proxy, the DNS stub and `sbx policy check` all decide the same way.
 //
-// Semantics (documented in docs/architecture.md, "Egress"):
+// Semantics (documented in docs/design.md, "Egress"):
 //  - A rule's resource is a domain ("example.com": exactly that host), a
 //    wildcard ("*.example.com": strict subdomains only, NOT example.com
 //    itself, as Docker's sbx does), either with an optional ":port", or an
