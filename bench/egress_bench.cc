@@ -1,189 +1,201 @@
-// Egress proxy cost, measured side by side in one run against the same HTTP
-// server on the host's loopback (python3 -m http.server):
-//   direct        — a plain TCP connection from this process;
-//   proxy core    — the same request through net::EgressProxy in this
-//                   process (socketpair in, policy decision, relay out);
-//   guest proxy   — curl in a real guest through the in-guest proxy port,
-//                   the agent link and sandboxd (a CIDR rule allows the
-//                   loopback server; nothing else is reachable).
-// Prints MB/s for a 64 MiB download, p50/p95 of small requests, and ratios.
-#include <fcntl.h>
+// Egress proxy cost. Every ratio compares two paths measured by the same
+// client, so the client's own cost cancels out:
+//   curl on the host (native):
+//     direct        host loopback -> python3 http.server on the host;
+//     proxy core    the same, through net::EgressProxy in this process
+//                   (curl -x to a loopback listener, policy decision, relay).
+//   curl in the guest (emulated under TCG):
+//     guest loopback  -> python3 http.server in the guest (no proxy);
+//     proxy path      -> in-guest proxy port -> agent link -> sandboxd's
+//                     proxy -> the host's server (a CIDR rule allows it).
+// The guest pair differs in the server too (emulated in the guest, native
+// on the host): the output says so. Every request is checked (HTTP 200,
+// exact size); any failure, including the allow rule, exits 1.
+#include <netinet/in.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <chrono>
+#include <atomic>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "base/child_process.h"
 #include "base/fd.h"
-#include "base/strings.h"
-#include "harness/guest_curl.h"
-#include "harness/harness.h"
+#include "bench_util.h"
 #include "net/egress_proxy.h"
 #include "net/policy.h"
 #include "net/resolver.h"
 
 namespace t = sbx::testing;
 namespace net = sbx::net;
-using Clock = std::chrono::steady_clock;
+namespace b = sbx::bench;
+using sbx::Result;
 
 namespace {
 
 constexpr int kRequests = 100;
-constexpr double kBigMiB = 64;
-constexpr uint16_t kServerPort = 18766;
 
-using Numbers = t::HttpNumbers;
+/// net::EgressProxy behind a TCP listener on the host's loopback, so the
+/// host's curl can use it as its HTTP proxy (-x). One thread per connection,
+/// like the daemon; all joined on destruction.
+class LoopbackProxy {
+ public:
+  LoopbackProxy(net::EgressProxy& proxy, sbx::Fd listener, uint16_t port)
+      : proxy_(proxy), listener_(std::move(listener)), port_(port) {
+    acceptor_ = std::thread([this] { accept_loop(); });
+  }
+  ~LoopbackProxy() {
+    // shutdown() wakes the blocked accept(); connections end with curl's.
+    ::shutdown(listener_.get(), SHUT_RDWR);
+    acceptor_.join();
+    for (auto& w : workers_) w.join();
+  }
+  uint16_t port() const { return port_; }
+  /// Connections accepted so far.
+  int accepted() const { return accepted_.load(); }
 
-/// Sends `request` on `fd` and reads to EOF; returns the bytes after the head.
-size_t exchange(int fd, const std::string& request) {
-  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size()))
-    return 0;
-  std::vector<char> buf(256 * 1024);
-  std::string head;
-  size_t body = 0;
-  bool in_body = false;
-  for (;;) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n <= 0) break;
-    if (in_body) {
-      body += static_cast<size_t>(n);
-      continue;
+  static Result<std::unique_ptr<LoopbackProxy>> start(net::EgressProxy& proxy) {
+    sbx::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return sbx::errno_error("socket");
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::listen(fd.get(), 64) != 0 ||
+        ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      return sbx::errno_error("listen on 127.0.0.1");
+    return std::make_unique<LoopbackProxy>(proxy, std::move(fd), ntohs(a.sin_port));
+  }
+
+ private:
+  void accept_loop() {
+    for (;;) {
+      int c = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) {
+        if (errno == EINTR) continue;
+        return;  // shut down
+      }
+      ++accepted_;
+      workers_.emplace_back([this, c] {
+        net::FdStream s{sbx::Fd(c)};
+        proxy_.handle(s, {"bench", net::ConnectionKind::kForward, {}, 0});
+      });
     }
-    head.append(buf.data(), static_cast<size_t>(n));
-    auto e = head.find("\r\n\r\n");
-    if (e != std::string::npos) {
-      in_body = true;
-      body = head.size() - e - 4;
-    }
   }
-  return body;
-}
+  net::EgressProxy& proxy_;
+  sbx::Fd listener_;
+  uint16_t port_;
+  std::atomic<int> accepted_{0};
+  std::thread acceptor_;
+  std::vector<std::thread> workers_;  // touched by the acceptor only until joined
+};
 
-template <typename Connect>
-Numbers measure(Connect connect, const std::string& target_prefix) {
-  Numbers n;
-  auto get = [&](const std::string& path) {
-    auto fd = connect();
-    if (!fd) return size_t{0};
-    return exchange(fd->get(), "GET " + target_prefix + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-  };
-  auto t0 = Clock::now();
-  size_t got = get("/big");
-  double s = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (got != static_cast<size_t>(kBigMiB * 1048576)) {
-    fprintf(stderr, "download: got %zu bytes\n", got);
-    return n;
-  }
-  n.mbps = kBigMiB / s;
-  std::vector<double> lat;
-  for (int i = 0; i < kRequests; ++i) {
-    auto a = Clock::now();
-    if (get("/small") == 0) fprintf(stderr, "small request failed\n");
-    lat.push_back(std::chrono::duration<double, std::milli>(Clock::now() - a).count());
-  }
-  n.p50 = t::percentile(lat, 0.5);
-  n.p95 = t::percentile(lat, 0.95);
-  return n;
-}
+Result<void> run(const b::Options& o, const b::Machine& m) {
+  b::HttpFiles files;
+  auto server = b::HostHttpServer::start(files);
+  if (!server) return server.error().wrap("host server");
 
-Numbers measure_guest() {
-  std::string base = "http://127.0.0.1:" + std::to_string(kServerPort);
+  // The proxy core in-process: allow-all plus the CIDR rule loopback needs
+  // (the same rule the guest path gets below).
+  std::string resource = "127.0.0.1/32:" + std::to_string(server->port());
+  auto res = net::parse_resource(resource);
+  if (!res) return res.error();
+  net::Rule rule;
+  rule.id = 1;
+  rule.resource = *res;
+  auto policy =
+      std::make_shared<const net::Policy>(net::make_policy(net::Preset::kAllowAll, {}, {rule}));
+  net::SystemResolver resolver;
+  net::UpstreamConnector connector(net::ProxySettings{}, resolver);
+  net::EgressProxy proxy([&] { return policy; }, resolver, connector, nullptr);
+  auto listener = LoopbackProxy::start(proxy);
+  if (!listener) return listener.error().wrap("in-process proxy");
+
+  // A real guest: the proxy path needs the allow rule, and its baseline a
+  // server in the guest.
+  t::SbxEnv env;
+  auto c = t::sbx({"create", "--name", "ebench", "--memory", "1g", "--cpus", "2", "shell",
+                   env.make_workspace("egress-bench")});
+  if (c.code != 0) return sbx::err("sbx create: " + c.all());
+  auto accel = b::running_accel(env);
+  if (!accel) return accel.error();
+  if (*accel != m.accel) return sbx::err("the sandbox runs on " + *accel + ", expected " + m.accel);
+  auto allow = t::sbx({"policy", "allow", "network", "--sandbox", "ebench", resource});
+  if (allow.code != 0) return sbx::err("sbx policy allow network " + resource + ": " + allow.all());
+  auto guest_port = b::free_loopback_port();  // any number; it is the guest's loopback
+  if (!guest_port) return guest_port.error();
+  if (auto s = b::start_guest_http_server("ebench", *guest_port, files); !s)
+    return s.error().wrap("guest server");
+
+  t::CurlSite host_direct{"", {"--noproxy", "*"}};
+  // --noproxy '': a NO_PROXY in the environment must not bypass -x.
+  t::CurlSite host_proxy{
+      "", {"--noproxy", "", "-x", "http://127.0.0.1:" + std::to_string((*listener)->port())}};
+  t::CurlSite guest_direct{"ebench", {"--noproxy", "*"}};
   // --noproxy '' overrides NO_PROXY's 127.0.0.1: the request must take the
-  // proxy, whose CIDR rule is the only way to the host's loopback.
-  auto c = t::guest_curl("ebench", base + "/big", base + "/small", kRequests, "--noproxy ''");
-  if (c.download_s <= 0) fprintf(stderr, "guest download failed: %s\n", c.error.c_str());
-  return t::http_numbers(c, kBigMiB);
-}
+  // guest's proxy, whose CIDR rule is the only way to the host's loopback.
+  t::CurlSite guest_proxy{"ebench", {"--noproxy", ""}};
+  std::string guest_url = "http://127.0.0.1:" + std::to_string(*guest_port);
 
-void row(const char* name, const Numbers& n) {
-  printf("%-46s %10.1f %10.2f %10.2f\n", name, n.mbps, n.p50, n.p95);
-}
+  b::HttpSeries direct, core, guest_lo, guest_path;
+  // Interleaved, so a burst of load on this shared machine hits every path.
+  for (int i = 0; i < o.runs; ++i) {
+    struct Step {
+      const char* name;
+      const t::CurlSite& site;
+      std::string url;
+      b::HttpSeries& out;
+    } steps[] = {{"host direct", host_direct, server->url(), direct},
+                 {"host through EgressProxy", host_proxy, server->url(), core},
+                 {"guest loopback", guest_direct, guest_url, guest_lo},
+                 {"guest proxy path", guest_proxy, server->url(), guest_path}};
+    for (auto& s : steps) {
+      auto r = b::curl_http_run(s.site, s.url, files, kRequests);
+      if (!r) return r.error().wrap(std::string(s.name) + ", run " + std::to_string(i + 1));
+      s.out.add(*r);
+    }
+  }
+  // Each GET is one connection (http.server closes after every response):
+  // fewer would mean some requests bypassed the proxy under test.
+  int expected = o.runs * (1 + kRequests);
+  if ((*listener)->accepted() != expected)
+    return sbx::err("the in-process proxy saw " + std::to_string((*listener)->accepted()) +
+                    " connections, expected " + std::to_string(expected));
 
-void ratios(const char* name, const Numbers& a, const Numbers& base) {
-  if (base.mbps <= 0 || base.p50 <= 0 || a.mbps <= 0) return;
-  printf("%-46s throughput %.2fx, p50 %.2fx (+%.2f ms), p95 %.2fx (+%.2f ms)\n", name,
-         a.mbps / base.mbps, a.p50 / base.p50, a.p50 - base.p50, a.p95 / base.p95, a.p95 - base.p95);
+  printf(
+      "egress_bench: python3 http.server, %llu MiB /big once + %d GETs of /small per run, "
+      "%d runs; median [min-max]\n",
+      static_cast<unsigned long long>(files.big_bytes >> 20), kRequests, o.runs);
+  b::print_machine(m);
+  printf("\nclient: curl on the host (native), timed by curl\n");
+  b::print_http_header();
+  b::print_http_row("host loopback -> host server", direct);
+  b::print_http_row("-> EgressProxy in-process -> host server", core);
+  b::print_http_ratio("proxy core / direct:", core, direct);
+  printf("\nclient: curl in the guest (%s), timed by curl\n", m.accel.c_str());
+  b::print_http_header();
+  b::print_http_row("guest loopback -> guest server", guest_lo);
+  b::print_http_row("guest proxy -> agent link -> sandboxd -> host", guest_path);
+  b::print_http_ratio("proxy path / guest loopback:", guest_path, guest_lo);
+  printf(
+      "(the guest pair also differs in the server: in the guest under %s vs native on the "
+      "host)\n",
+      m.accel.c_str());
+  return sbx::ok();
 }
 
 }  // namespace
 
-int main() {
-  auto dir = sbx::TempDir::create("sbx-egress-bench");
-  if (!dir) return 1;
-  (void)sbx::run_checked({"sh", "-c", "head -c " + std::to_string(static_cast<long>(kBigMiB * 1048576)) +
-                                          " /dev/urandom > " + dir->path() + "/big && echo ok > " +
-                                          dir->path() + "/small"});
-  sbx::SpawnOptions o;
-  o.argv = {"python3", "-m", "http.server", std::to_string(kServerPort), "--bind", "127.0.0.1",
-            "--directory", dir->path()};
-  int devnull = ::open("/dev/null", O_WRONLY);
-  o.stdout_fd = o.stderr_fd = devnull;
-  auto server = sbx::ChildProcess::spawn(o);
-  if (!server) return fprintf(stderr, "%s\n", server.error().message.c_str()), 1;
-  for (int i = 0; i < 100 && !t::http_get(kServerPort, "/small").ok(); ++i) usleep(100000);
-
-  auto loopback = net::parse_ip("127.0.0.1");
-  if (!loopback) return 1;
-  Numbers direct = measure(
-      [&]() -> sbx::Result<sbx::Fd> {
-        return net::connect_tcp(*loopback, kServerPort, std::chrono::seconds(5));
-      },
-      "");
-
-  // The proxy core in-process: allow-all plus the CIDR rule loopback needs.
-  auto res = net::parse_resource("127.0.0.1/32:" + std::to_string(kServerPort));
-  if (!res) return fprintf(stderr, "%s\n", res.error().message.c_str()), 1;
-  net::Rule rule;
-  rule.id = 1;
-  rule.resource = *res;
-  auto policy = std::make_shared<const net::Policy>(
-      net::make_policy(net::Preset::kAllowAll, {}, {rule}));
-  net::SystemResolver resolver;
-  net::UpstreamConnector connector(net::ProxySettings{}, resolver);
-  net::EgressProxy proxy([&] { return policy; }, resolver, connector, nullptr);
-  std::vector<std::thread> workers;
-  Numbers core = measure(
-      [&]() -> sbx::Result<sbx::Fd> {
-        int sv[2];
-        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-          return sbx::errno_error("socketpair");
-        workers.emplace_back([&proxy, fd = sv[1]] {
-          net::FdStream s{sbx::Fd(fd)};
-          proxy.handle(s, {"bench", net::ConnectionKind::kForward, {}, 0});
-        });
-        return sbx::Fd(sv[0]);
-      },
-      "http://127.0.0.1:" + std::to_string(kServerPort));
-  for (auto& w : workers) w.join();
-
-  // The whole path from a real guest.
-  t::SbxEnv env;
-  Numbers guest;
-  auto c = t::sbx({"create", "--name", "ebench", "--memory", "1g", "--cpus", "2", "shell",
-                   env.make_workspace("egress-bench")});
-  if (c.code != 0) {
-    fprintf(stderr, "create failed: %s\n", c.all().c_str());
-  } else {
-    auto allow = t::sbx({"policy", "allow", "network", "--sandbox", "ebench",
-                         "127.0.0.1/32:" + std::to_string(kServerPort)});
-    if (allow.code != 0) fprintf(stderr, "%s\n", allow.all().c_str());
-    guest = measure_guest();
-  }
-
-  printf("egress: the same loopback server (python3 http.server), 64 MiB and %d small GETs\n",
-         kRequests);
-  printf("%-46s %10s %10s %10s\n", "path", "MB/s", "p50 ms", "p95 ms");
-  row("direct connection (host)", direct);
-  row("through EgressProxy in-process (host)", core);
-  row("guest -> agent link -> sandboxd proxy (TCG)", guest);
-  ratios("proxy core / direct:", core, direct);
-  ratios("guest proxy path / direct:", guest, direct);
-  ::close(devnull);
+int main(int argc, char** argv) {
+  auto o =
+      b::parse_options(argc, argv, "egress proxy cost: host and guest curl, direct vs proxied");
+  if (!o) return fprintf(stderr, "%s\n", o.error().message.c_str()), 2;
+  auto m = b::describe_machine();
+  if (!m) return fprintf(stderr, "egress_bench: %s\n", m.error().message.c_str()), 1;
+  auto r = run(*o, *m);
+  if (!r) return fprintf(stderr, "egress_bench: FAILED: %s\n", r.error().message.c_str()), 1;
   return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <poll.h>
 #include <sys/socket.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -76,15 +77,30 @@ class DockerSupervisorTest : public ::testing::Test {
     if (!r || !r->ok) return json();
     return json::parse(r->body);
   }
-  static json wait_state(AgentHarness& h, const std::string& want, std::chrono::seconds max) {
+  /// Asks for the status until `done` accepts it or `max` has passed;
+  /// returns the last status seen.
+  template <class Pred>
+  static json wait_status(AgentHarness& h, Pred done, std::chrono::milliseconds max) {
     auto deadline = std::chrono::steady_clock::now() + max;
     json j;
-    for (uint64_t id = 1; std::chrono::steady_clock::now() < deadline; ++id) {
+    for (uint64_t id = 1;; ++id) {
       j = status(h, id);
-      if (j.is_object() && j["state"] == want) return j;
-      std::this_thread::sleep_for(50ms);
+      if (j.is_object() && done(j)) return j;
+      if (std::chrono::steady_clock::now() >= deadline) return j;
+      std::this_thread::sleep_for(50ms);  // the re-check interval
     }
-    return j;
+  }
+  static json wait_state(AgentHarness& h, const std::string& want, std::chrono::seconds max) {
+    return wait_status(h, [&](const json& j) { return j["state"] == want; }, max);
+  }
+  /// Waits up to `max` for `path` to exist.
+  static bool wait_for_file(const std::string& path, std::chrono::milliseconds max) {
+    auto deadline = std::chrono::steady_clock::now() + max;
+    while (access(path.c_str(), F_OK) != 0) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(10ms);  // the re-check interval
+    }
+    return true;
   }
   std::string dir;
 };
@@ -118,9 +134,9 @@ TEST_F(DockerSupervisorTest, BootModeGoesStartingThenRunning) {
 TEST_F(DockerSupervisorTest, SocketModeStartsOnFirstConnectionWithFd3) {
   AgentHarness h(args(true));
   ASSERT_TRUE(h.handshake(AgentHarness::nonce('d')));
-  std::this_thread::sleep_for(300ms);
+  // Nobody has connected: dockerd must not start, whatever time passes.
+  EXPECT_FALSE(wait_for_file(dir + "/calls", 300ms)) << "started before anyone connected";
   EXPECT_EQ(status(h, 1)["state"], "idle");
-  EXPECT_NE(access((dir + "/calls").c_str(), F_OK), 0) << "started before anyone connected";
   struct stat st;
   ASSERT_EQ(stat((dir + "/docker.sock").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0660u);
@@ -130,6 +146,8 @@ TEST_F(DockerSupervisorTest, SocketModeStartsOnFirstConnectionWithFd3) {
   ASSERT_TRUE(write_all(c->get(), "GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n"));
   std::string reply;
   for (int i = 0; i < 100 && reply.find("OK") == std::string::npos; ++i) {
+    pollfd p{c->get(), POLLIN, 0};
+    if (poll(&p, 1, 10000) != 1) break;  // no answer within 10 s: fail below
     auto r = read_some(c->get(), 4096);
     if (!r || r->empty()) break;
     reply += *r;
@@ -166,8 +184,9 @@ TEST_F(DockerSupervisorTest, KilledDaemonIsRestarted) {
   ASSERT_NE(pos, std::string::npos);
   int pid = std::stoi(calls->substr(pos + 4));
   ASSERT_EQ(kill(pid, SIGKILL), 0);
-  std::this_thread::sleep_for(50ms);
-  auto j = wait_state(h, "running", 10s);
+  // Until the agent has seen the death the old status still says running.
+  auto j = wait_status(
+      h, [](const json& s) { return s["state"] == "running" && s["restarts"] == 1; }, 10s);
   EXPECT_EQ(j["state"], "running");
   EXPECT_EQ(j["restarts"], 1);
 }

@@ -1,50 +1,66 @@
-// State of one exec channel on the agent link: the child, its streams, and
-// the flow-control counters in both directions.
+// An exec channel: one running (non-detached) command bound to a channel id.
+// Host DATA is the child's stdin; its stdout (or the pty) goes back as DATA,
+// stderr as DATA_ERR; EOF and EXIT follow once it has exited and all output
+// has been read. See docs/protocol.md.
 #pragma once
 
 #include <sys/types.h>
 
-#include <cstdint>
-#include <string>
+#include <memory>
 
+#include "agent/channel.h"
+#include "agent/exec_spawner.h"
 #include "base/fd.h"
-#include "proto/frame.h"
 #include "proto/messages.h"
 
 namespace sbx::agent {
 
-/// One running (non-detached) command bound to a channel id.
-struct ExecChannel {
-  uint32_t id = 0;
-  pid_t pid = -1;  ///< also the process group id (the child ran setsid)
-  bool tty = false;
+/// A child process, its pipes or pty, and its exit.
+class ExecChannel : public Channel {
+ public:
+  /// Starts `req` for OPEN on channel `id` and answers the OPEN (OPEN_OK
+  /// with the pid, or OPEN_FAIL). Returns the channel, or null when there is
+  /// none to keep (failure, or a detached command: EXIT is sent at once).
+  static std::unique_ptr<ExecChannel> open(uint32_t id, const proto::ExecRequest& req,
+                                           const ExecSpawner& spawner, ChannelContext& ctx);
+  ~ExecChannel() override = default;
 
-  Fd stdin_fd;   ///< non-tty: child's stdin
-  Fd stdout_fd;  ///< non-tty: child's stdout; reset at EOF
-  Fd stderr_fd;  ///< non-tty: child's stderr; reset at EOF
-  Fd pty;        ///< tty: master; kept until the channel is freed
-  bool pty_eof = false;  ///< tty: EIO/EOF seen on the master (slave closed)
-  bool pty_hup = false;  ///< tty: POLLHUP seen; stop writing input
+  void on_eof() override;
+  void on_resize(std::string_view payload) override;
+  void on_signal(std::string_view payload) override;
+  /// SIGKILLs the process group and every process in its session.
+  void abort() override;
 
-  /// Host -> child bytes not yet written to the child.
-  std::string in_buf;
-  /// Host sent EOF: close stdin once in_buf drains.
-  bool in_eof = false;
-  /// The child's stdin is gone (EPIPE or closed after EOF): discard input.
-  bool in_closed = false;
-  /// Bytes the host has sent that we have not yet credited back.
-  uint64_t in_outstanding = 0;
+  void add_poll_fds(PollSet& set, bool link_has_room) override;
+  void on_ready(int slot, short events, short revents) override;
+  bool on_child_exit(pid_t pid, int status) override;
+  /// Sends EOF and EXIT once the child has exited and its output ended.
+  void finish_if_done() override;
 
-  /// Bytes of DATA/DATA_ERR we may still send before the host's next WINDOW.
-  uint64_t out_credit = proto::kInitialWindow;
+ private:
+  ExecChannel(uint32_t id, ChannelContext& ctx, SpawnedExec sp, bool tty);
 
-  bool exited = false;
-  proto::ExitInfo exit;
-
+  bool accepts_input() const override;
+  void write_input() override;
+  const char* input_name() const override { return "stdin credit"; }
+  /// Reads the stream in `slot` (stdout, stderr or the pty).
+  void read_output(int slot);
+  /// The child's stdin is finished with: close the pipe.
+  void close_stdin();
   /// All output streams have reached EOF.
-  bool output_done() const {
-    return tty ? pty_eof : (!stdout_fd.valid() && !stderr_fd.valid());
-  }
+  bool output_done() const;
+
+  pid_t pid_ = -1;  ///< also the process group id (the child ran setsid)
+  bool tty_ = false;
+  Fd stdin_fd_;             ///< non-tty: child's stdin
+  Fd stdout_fd_;            ///< non-tty: child's stdout; reset at EOF
+  Fd stderr_fd_;            ///< non-tty: child's stderr; reset at EOF
+  Fd pty_;                  ///< tty: master; kept until the channel is freed
+  bool pty_eof_ = false;    ///< tty: EIO/EOF seen on the master (slave closed)
+  bool pty_hup_ = false;    ///< tty: POLLHUP seen; stop writing input
+  bool in_closed_ = false;  ///< the child's stdin is gone: discard input
+  bool exited_ = false;
+  proto::ExitInfo exit_;
 };
 
 }  // namespace sbx::agent

@@ -2,48 +2,44 @@
 
 #include <poll.h>
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "agent/docker_supervisor.h"
-#include "agent/session_kill.h"
+#include "agent/egress_connection.h"
+#include "agent/exec_channel.h"
+#include "agent/open_request.h"
 #include "agent/system_info.h"
+#include "agent/tcp_channel.h"
+#include "sbx_version.h"
 
 namespace sbx::agent {
 
+using nlohmann::json;
 using proto::Frame;
 using proto::FrameType;
-using nlohmann::json;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
-/// Stop reading the link itself past this (only small replies are unbounded
-/// by credit: ACKs, WINDOWs, control replies).
-constexpr size_t kOutHardCap = 8u << 20;
-/// Credit above this is clamped (a hostile WINDOW flood cannot overflow).
-constexpr uint64_t kMaxCredit = uint64_t{1} << 40;
 /// More concurrent channels than this are refused.
 constexpr size_t kMaxChannels = 1024;
+/// Concurrent egress channels; more connections are accepted and closed.
+constexpr size_t kMaxEgressChannels = 256;
+/// Connections accepted per wake-up, so a flood on one listener cannot
+/// starve the loop.
+constexpr int kAcceptBurst = 64;
 /// While no host is connected, look at the port this often.
 constexpr int kHangupPollMs = 100;
 
-enum Which {
-  kStdin = 0,
-  kStdout = 1,
-  kStderr = 2,
-  kPty = 3,
-  kTcp = 4,
-  kEgressProxy = 5,
-  kEgressTransparent = 6,
-  kDnsStub = 7,
-};
+/// Poll entries that belong to no channel carry channel 0 (the control
+/// channel is never a Channel) and one of these slots.
+enum ServerSlot { kEgressProxy, kEgressTransparent, kDnsStub };
 
 }  // namespace
 
@@ -52,13 +48,11 @@ LinkServer::LinkServer(Fd link, const Console& console, LinkOptions opts)
       console_(console),
       opts_(std::move(opts)),
       spawner_(opts_.spawner),
-      read_buf_(proto::kDataChunk) {}
+      read_buf_(proto::kDataChunk),
+      ctx_{out_, console_, read_buf_},
+      dns_(opts_.egress.dns, out_, console_) {}
 
 LinkServer::~LinkServer() { drop_all_channels(); }
-
-void LinkServer::send(uint32_t channel, FrameType type, std::string_view payload) {
-  proto::encode_into(out_, channel, type, payload);
-}
 
 Result<LinkExit> LinkServer::run() {
   // SIGCHLD arrives through a signalfd, so the loop has no handler and no
@@ -79,155 +73,35 @@ Result<LinkExit> LinkServer::run() {
   // Children may have exited before the signalfd existed.
   reap_children();
 
-  std::vector<pollfd> pfds;
-  std::vector<std::pair<uint32_t, int>> tags;  // channel id, Which
+  PollSet set;
   for (;;) {
     if (eof_) return LinkExit::kEof;
-    if (shutting_down_ && (pending_out() == 0 || hangup_ ||
-                           std::chrono::steady_clock::now() >= shutdown_deadline_))
+    if (shutting_down_ && (out_.pending() == 0 || hangup_ || Clock::now() >= shutdown_deadline_))
       return LinkExit::kShutdown;
 
-    // Expired connects are failed before the poll set is built, so no
-    // closed socket ends up in it.
-    const int tcp_timeout = tcp_check_deadlines();
-    pfds.clear();
-    tags.clear();
-    pfds.push_back({sigfd_.get(), POLLIN, 0});
-    // A hung-up port reports POLLHUP whatever we ask for, so it is left out
-    // of the set entirely (no busy loop) and re-checked on a timer.
-    short link_ev = 0;
-    if (!hangup_) {
-      if (pending_out() < kOutHardCap) link_ev |= POLLIN;
-      if (pending_out() > 0) link_ev |= POLLOUT;
-    }
-    pfds.push_back({link_ev ? link_.get() : -1, link_ev, 0});
-    // The supervisor's fds (listening socket, readiness probe) come next;
-    // channel fds follow from chan_base on.
-    if (opts_.docker) opts_.docker->add_poll_fds(pfds);
-    const size_t chan_base = pfds.size();
-    bool room = pending_out() < kOutHighWater;
-    for (auto& [id, c] : channels_) {
-      auto add = [&](const Fd& fd, short ev, int which) {
-        if (!ev || !fd.valid()) return;
-        pfds.push_back({fd.get(), ev, 0});
-        tags.emplace_back(id, which);
-      };
-      bool can_read = room && c.out_credit > 0;
-      if (c.tty) {
-        short ev = 0;
-        if (can_read && !c.pty_eof) ev |= POLLIN;
-        if (!c.in_buf.empty() && !c.pty_hup) ev |= POLLOUT;
-        add(c.pty, ev, kPty);
-      } else {
-        if (can_read) {
-          add(c.stdout_fd, POLLIN, kStdout);
-          add(c.stderr_fd, POLLIN, kStderr);
-        }
-        if (!c.in_buf.empty()) add(c.stdin_fd, POLLOUT, kStdin);
-      }
-    }
-    for (auto& [id, c] : tcp_) {
-      short ev = 0;
-      if (c.connecting) {
-        // Egress: nothing to do until the host's OPEN_OK (the guest app's
-        // early bytes wait in its socket).
-        if (!c.egress) ev = POLLOUT;
-      } else {
-        if (room && c.out_credit > 0 && !c.rd_eof) ev |= POLLIN;
-        if (!c.in_buf.empty() && !c.wr_shut) ev |= POLLOUT;
-      }
-      if (!ev) continue;
-      pfds.push_back({c.sock.get(), ev, 0});
-      tags.emplace_back(id, kTcp);
-    }
-    // Listeners are always polled: without a host their connections are
-    // accepted and closed at once, so guest programs fail fast.
-    auto add_listener = [&](const Fd& fd, int which) {
-      if (!fd.valid()) return;
-      pfds.push_back({fd.get(), POLLIN, 0});
-      tags.emplace_back(0, which);
-    };
-    add_listener(opts_.egress.proxy, kEgressProxy);
-    add_listener(opts_.egress.transparent, kEgressTransparent);
-    add_listener(opts_.egress.dns, kDnsStub);
-    int timeout = (hangup_ || shutting_down_) ? kHangupPollMs : -1;
-    auto min_timeout = [&](int t) {
-      if (t >= 0 && (timeout < 0 || t < timeout)) timeout = t;
-    };
-    min_timeout(tcp_timeout);
-    if (opts_.docker) min_timeout(opts_.docker->timeout_ms());
-    int n = poll(pfds.data(), pfds.size(), timeout);
+    int timeout = build_poll_set(set);
+    int n = poll(set.fds.data(), set.fds.size(), timeout);
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno_error("poll");
     }
 
-    if (pfds[0].revents) {
+    if (set.fds[0].revents) {
       signalfd_siginfo si;
       while (read(sigfd_.get(), &si, sizeof si) == sizeof si) {
       }
       reap_children();
     }
-
-    const short link_rev = pfds[1].revents;
+    const short link_rev = set.fds[1].revents;
     if (link_rev & (POLLIN | POLLHUP | POLLERR)) read_link();
     if (!eof_ && !hangup_ && (link_rev & POLLOUT)) flush_link();
     if (!eof_ && !hangup_ && (link_rev & (POLLHUP | POLLERR)) && !(link_rev & POLLIN))
       enter_hangup("host disconnected");
     if (opts_.docker) {
-      opts_.docker->on_poll(pfds.data() + 2, chan_base - 2);
+      opts_.docker->on_poll(set.fds.data() + 2, set.tags_base - 2);
       opts_.docker->tick();
     }
-
-    for (size_t i = chan_base; i < pfds.size(); ++i) {
-      if (!pfds[i].revents) continue;
-      auto [id, which] = tags[i - chan_base];
-      if (which == kEgressProxy || which == kEgressTransparent) {
-        egress_accept(which == kEgressTransparent);
-        continue;
-      }
-      if (which == kDnsStub) {
-        dns_read();
-        continue;
-      }
-      if (which == kTcp) {
-        auto t = tcp_.find(id);
-        if (t == tcp_.end()) continue;
-        TcpChannel& c = t->second;
-        short rev = pfds[i].revents;
-        if (c.connecting) {
-          tcp_connected(c);
-        } else {
-          if (rev & (POLLIN | POLLHUP | POLLERR) && (pfds[i].events & POLLIN)) tcp_read(c);
-          if (tcp_.count(id) && (rev & (POLLOUT | POLLERR | POLLHUP)) &&
-              (pfds[i].events & POLLOUT))
-            tcp_write(c);
-        }
-        tcp_maybe_finish(id);
-        continue;
-      }
-      auto it = channels_.find(id);
-      if (it == channels_.end()) continue;  // freed by an earlier event
-      ExecChannel& c = it->second;
-      short rev = pfds[i].revents;
-      if (which == kStdin) {
-        write_stdin(c);
-      } else if (which == kPty) {
-        if (rev & (POLLIN | POLLHUP | POLLERR) && (pfds[i].events & POLLIN))
-          read_output(c, kPty);
-        if (rev & (POLLHUP | POLLERR) && !c.pty_hup) {
-          // The slave side is gone: input has nowhere to go.
-          c.pty_hup = true;
-          credit_back(c, c.in_buf.size());
-          c.in_buf.clear();
-        } else if (rev & POLLOUT) {
-          write_stdin(c);
-        }
-      } else {
-        read_output(c, which);
-      }
-      maybe_finish(id);
-    }
+    handle_events(set);
 
     if (hangup_) {
       // Is a host back? Only a non-HUP poll result says so.
@@ -238,7 +112,69 @@ Result<LinkExit> LinkServer::run() {
       }
     }
     // Opportunistic write: most replies fit in the port's buffer at once.
-    if (!hangup_ && !eof_ && pending_out() > 0) flush_link();
+    if (!hangup_ && !eof_ && out_.pending() > 0) flush_link();
+  }
+}
+
+int LinkServer::build_poll_set(PollSet& set) {
+  // Expired connects are failed before the set is built, so no closed
+  // socket ends up in it.
+  int timeout = (hangup_ || shutting_down_) ? kHangupPollMs : -1;
+  auto min_timeout = [&](int t) {
+    if (t >= 0 && (timeout < 0 || t < timeout)) timeout = t;
+  };
+  const auto now = Clock::now();
+  for (auto it = channels_.begin(); it != channels_.end();) {
+    min_timeout(it->second->check_deadline(now));
+    it = it->second->closed() ? channels_.erase(it) : std::next(it);
+  }
+  set.fds.clear();
+  set.tags.clear();
+  set.fds.push_back({sigfd_.get(), POLLIN, 0});
+  // A hung-up port reports POLLHUP whatever we ask for, so it is left out
+  // of the set entirely (no busy loop) and re-checked on a timer.
+  short link_ev = 0;
+  if (!hangup_) {
+    if (out_.below_cap()) link_ev |= POLLIN;
+    if (out_.pending() > 0) link_ev |= POLLOUT;
+  }
+  set.fds.push_back({link_ev ? link_.get() : -1, link_ev, 0});
+  // The supervisor's fds (listening socket, readiness probe) come next;
+  // tagged entries follow from tags_base on.
+  if (opts_.docker) {
+    opts_.docker->add_poll_fds(set.fds);
+    min_timeout(opts_.docker->timeout_ms());
+  }
+  set.tags_base = set.fds.size();
+  const bool room = out_.has_room();
+  for (auto& [id, c] : channels_) c->add_poll_fds(set, room);
+  // Listeners are always polled: without a host their connections are
+  // accepted and closed at once, so guest programs fail fast.
+  auto add_listener = [&](const Fd& fd, int slot) {
+    if (fd.valid()) set.add(0, fd.get(), POLLIN, slot);
+  };
+  add_listener(opts_.egress.proxy, kEgressProxy);
+  add_listener(opts_.egress.transparent, kEgressTransparent);
+  add_listener(opts_.egress.dns, kDnsStub);
+  return timeout;
+}
+
+void LinkServer::handle_events(const PollSet& set) {
+  for (size_t i = set.tags_base; i < set.fds.size(); ++i) {
+    const pollfd& p = set.fds[i];
+    if (!p.revents) continue;
+    auto [id, slot] = set.tags[i - set.tags_base];
+    if (id == 0) {
+      if (slot == kDnsStub)
+        dns_.read_queries(host_connected());
+      else
+        accept_egress(slot == kEgressTransparent);
+      continue;
+    }
+    auto it = channels_.find(id);
+    if (it == channels_.end()) continue;  // freed by an earlier event
+    it->second->on_ready(slot, p.events, p.revents);
+    settle(id);
   }
 }
 
@@ -277,24 +213,9 @@ void LinkServer::read_link() {
 }
 
 void LinkServer::flush_link() {
-  while (pending_out() > 0) {
-    ssize_t n = write(link_.get(), out_.data() + out_off_, pending_out());
-    if (n > 0) {
-      out_off_ += static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    console_.log(std::string("link: write: ") + (n < 0 ? strerror(errno) : "no progress"));
+  if (auto r = out_.flush(link_.get()); !r) {
+    console_.log("link: write: " + r.error().message);
     enter_hangup("link write error");
-    break;
-  }
-  if (out_off_ == out_.size()) {
-    out_.clear();
-    out_off_ = 0;
-  } else if (out_off_ > (1u << 20)) {
-    out_.erase(0, out_off_);
-    out_off_ = 0;
   }
 }
 
@@ -326,14 +247,14 @@ void LinkServer::dispatch(Frame f) {
     case FrameType::kOpen:
       on_open(f);
       return;
+    case FrameType::kDatagram:
+      if (f.channel == proto::kDnsChannel) dns_.on_answer(f.payload);
+      return;
     case FrameType::kOpenOk:
     case FrameType::kOpenFail:
       // Answers to our own (egress) OPENs; anything else is a stray.
-      if (f.channel & proto::kGuestChannelBit) egress_reply(f);
-      return;
-    case FrameType::kDatagram:
-      on_datagram(f);
-      return;
+      if (!(f.channel & proto::kGuestChannelBit)) return;
+      [[fallthrough]];
     case FrameType::kData:
     case FrameType::kWindow:
     case FrameType::kEof:
@@ -341,30 +262,39 @@ void LinkServer::dispatch(Frame f) {
     case FrameType::kResize:
     case FrameType::kSignal: {
       // Frames for a channel that has just been freed are normal races
-      // (the host had not yet seen our EXIT): drop them silently.
+      // (the host had not yet seen our EXIT or CLOSE): drop them silently.
       auto it = channels_.find(f.channel);
-      if (it == channels_.end()) {
-        auto t = tcp_.find(f.channel);
-        if (t != tcp_.end()) tcp_frame(t->second, f);
-        return;
-      }
-      ExecChannel& c = it->second;
-      uint32_t id = f.channel;
-      switch (f.type) {
-        case FrameType::kData: on_data(c, f); break;
-        case FrameType::kWindow: on_window(c, f); break;
-        case FrameType::kEof: on_eof(c); break;
-        case FrameType::kClose: drop_channel(id, /*kill=*/true); return;
-        case FrameType::kResize: on_resize(c, f); break;
-        case FrameType::kSignal: on_signal(c, f); break;
-        default: break;
-      }
-      maybe_finish(id);
+      if (it == channels_.end()) return;
+      on_channel_frame(*it->second, f);
+      settle(f.channel);
       return;
     }
     default:
       console_.log(std::string("link: ignoring unexpected ") + proto::type_name(f.type) +
                    " frame on channel " + std::to_string(f.channel));
+      return;
+  }
+}
+
+void LinkServer::on_channel_frame(Channel& c, const Frame& f) {
+  switch (f.type) {
+    case FrameType::kData:
+      return c.on_data(f.payload);
+    case FrameType::kWindow:
+      return c.on_window(f.payload);
+    case FrameType::kEof:
+      return c.on_eof();
+    case FrameType::kClose:
+      return c.abort();
+    case FrameType::kResize:
+      return c.on_resize(f.payload);
+    case FrameType::kSignal:
+      return c.on_signal(f.payload);
+    case FrameType::kOpenOk:
+      return c.on_open_reply(true);
+    case FrameType::kOpenFail:
+      return c.on_open_reply(false);
+    default:
       return;
   }
 }
@@ -382,23 +312,22 @@ void LinkServer::on_hello(const Frame& f) {
     // A new host session: nothing of the old one survives except detached
     // processes, which no channel tracks.
     out_.clear();
-    out_off_ = 0;
     if (!channels_.empty())
       console_.log("link: new session; closing " + std::to_string(channels_.size()) +
                    " channel(s)");
     drop_all_channels();
-    dns_pending_.clear();  // the old host's answers will never come
+    dns_.clear();  // the old host's answers will never come
     nonce_ = h->nonce;
     shutting_down_ = false;
   }
   synced_ = true;
   json ack = {{"version", proto::kProtocolVersion},
-              {"agent", "0.1.0"},
+              {"agent", SBX_VERSION},
               {"kernel", kernel_release()},
               {"hostname", host_name()},
               {"pid1", opts_.pid1},
               {"egress", json::parse(egress_json())}};
-  send(proto::kHelloChannel, FrameType::kHelloAck, proto::hello_payload(nonce_, ack.dump()));
+  out_.send(proto::kHelloChannel, FrameType::kHelloAck, proto::hello_payload(nonce_, ack.dump()));
 }
 
 void LinkServer::on_control(const Frame& f) {
@@ -411,10 +340,9 @@ void LinkServer::on_control(const Frame& f) {
   resp.id = req->id;
   if (req->op == "ping") {
   } else if (req->op == "info") {
-    resp.body = json{{"uptime_ms", uptime_ms()},
-                     {"kernel", kernel_release()},
-                     {"hostname", host_name()}}
-                    .dump();
+    resp.body =
+        json{{"uptime_ms", uptime_ms()}, {"kernel", kernel_release()}, {"hostname", host_name()}}
+            .dump();
   } else if (req->op == "sync") {
     ::sync();
   } else if (req->op == "docker") {
@@ -422,221 +350,62 @@ void LinkServer::on_control(const Frame& f) {
                              : json{{"state", "absent"}, {"since_ms", 0}}.dump();
   } else if (req->op == "shutdown") {
     shutting_down_ = true;
-    shutdown_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    shutdown_deadline_ = Clock::now() + std::chrono::seconds(2);
   } else {
     resp.ok = false;
     resp.error = "unknown control op '" + req->op.substr(0, 64) + "'";
   }
-  send(proto::kControlChannel, FrameType::kControl, proto::to_json(resp));
+  out_.send(proto::kControlChannel, FrameType::kControl, proto::to_json(resp));
 }
 
 void LinkServer::on_open(const Frame& f) {
-  auto fail = [&](int code, const std::string& msg) {
-    console_.log("open channel " + std::to_string(f.channel) + ": " + msg);
-    send(f.channel, FrameType::kOpenFail, proto::to_json(proto::OpenFailure{msg, code}));
-  };
-  if (f.channel == proto::kControlChannel || f.channel == proto::kHelloChannel)
-    return fail(125, "channel id " + std::to_string(f.channel) + " is reserved");
+  const uint32_t id = f.channel;
+  auto fail = [&](const std::string& msg) { ctx_.open_fail(id, 125, msg); };
+  if (id == proto::kControlChannel || id == proto::kHelloChannel)
+    return fail("channel id " + std::to_string(id) + " is reserved");
   // The guest allocates ids with this bit (egress) and DNS/HELLO live up
   // there too: a host OPEN on one could only collide.
-  if (f.channel & proto::kGuestChannelBit)
-    return fail(125, "channel id " + std::to_string(f.channel) + " is reserved for the guest");
-  if (channel_in_use(f.channel))
-    return fail(125, "channel " + std::to_string(f.channel) + " is already in use");
-  if (channels_.size() + tcp_.size() >= kMaxChannels)
-    return fail(125, "too many open channels (" + std::to_string(kMaxChannels) + ")");
-  auto kind = proto::open_kind(f.payload);
-  if (!kind) return fail(125, kind.error().message);
-  if (*kind == "tcp") return open_tcp(f);
-  if (*kind == "egress") return fail(125, "egress channels are opened by the guest");
-  auto req = proto::parse_exec_request(f.payload);
-  if (!req) return fail(125, req.error().message);
-  auto res = spawner_.spawn(*req);
-  if (auto* of = std::get_if<proto::OpenFailure>(&res)) return fail(of->code, of->error);
-  auto& sp = std::get<SpawnedExec>(res);
-  send(f.channel, FrameType::kOpenOk, json{{"pid", sp.pid}}.dump());
-  if (req->detach) {
-    // The process lives on unsupervised; SIGCHLD reaps it eventually.
-    send(f.channel, FrameType::kExit, proto::to_json(proto::ExitInfo{0, 0}));
-    return;
-  }
-  ExecChannel c;
-  c.id = f.channel;
-  c.pid = sp.pid;
-  c.tty = req->tty;
-  c.stdin_fd = std::move(sp.stdin_fd);
-  c.stdout_fd = std::move(sp.stdout_fd);
-  c.stderr_fd = std::move(sp.stderr_fd);
-  c.pty = std::move(sp.pty);
-  // Registered before the loop can waitpid() again, so its exit is never
-  // mistaken for an unknown child's.
-  channels_.emplace(f.channel, std::move(c));
+  if (id & proto::kGuestChannelBit)
+    return fail("channel id " + std::to_string(id) + " is reserved for the guest");
+  if (channels_.count(id)) return fail("channel " + std::to_string(id) + " is already in use");
+  if (channels_.size() >= kMaxChannels)
+    return fail("too many open channels (" + std::to_string(kMaxChannels) + ")");
+  auto req = parse_open_request(f.payload);
+  if (!req) return fail(req.error().message);
+  if (auto* exec = std::get_if<proto::ExecRequest>(&*req))
+    // Registered before the loop can waitpid() again, so its exit is never
+    // mistaken for an unknown child's.
+    return add_channel(ExecChannel::open(id, *exec, spawner_, ctx_));
+  add_channel(TcpChannel::connect(id, std::get<proto::TcpConnectRequest>(*req), ctx_));
 }
 
-void LinkServer::on_data(ExecChannel& c, const Frame& f) {
-  uint64_t n = f.payload.size();
-  if (n == 0) return;
-  if (c.in_outstanding + n > proto::kInitialWindow) {
-    console_.log("channel " + std::to_string(c.id) + ": host sent " + std::to_string(n) +
-                 " bytes beyond its stdin credit; closing the channel");
-    uint32_t id = c.id;
-    send(id, FrameType::kClose, "");
-    drop_channel(id, /*kill=*/true);
-    return;
-  }
-  c.in_outstanding += n;
-  if (c.in_closed || c.in_eof || (c.tty && c.pty_hup)) {
-    credit_back(c, n);  // nowhere to deliver it; keep the host's window open
-    return;
-  }
-  c.in_buf.append(f.payload);
-  write_stdin(c);
+std::string LinkServer::egress_json() const {
+  const EgressSockets& e = opts_.egress;
+  return json{{"proxy", e.proxy.valid() ? e.proxy_addr : ""},
+              {"transparent", e.redirect},
+              {"dns", e.dns.valid()},
+              {"transparent_addr", e.transparent.valid() ? e.transparent_addr : ""},
+              {"dns_addr", e.dns.valid() ? e.dns_addr : ""}}
+      .dump();
 }
 
-void LinkServer::on_window(ExecChannel& c, const Frame& f) {
-  auto n = proto::decode_u32(f.payload);
-  if (!n) {
-    console_.log("channel " + std::to_string(c.id) + ": bad WINDOW: " + n.error().message);
-    return;
-  }
-  c.out_credit = std::min<uint64_t>(c.out_credit + *n, kMaxCredit);
+void LinkServer::add_channel(std::unique_ptr<Channel> c) {
+  if (!c) return;
+  uint32_t id = c->id();
+  channels_.emplace(id, std::move(c));
+  settle(id);
 }
 
-void LinkServer::on_eof(ExecChannel& c) {
-  c.in_eof = true;
-  // A pty has no half-close: closing the master would hang up the session.
-  // Host EOF on a tty channel only stops further input.
-  if (!c.tty && c.in_buf.empty() && c.stdin_fd.valid()) {
-    c.stdin_fd.reset();
-    c.in_closed = true;
-  }
-}
-
-void LinkServer::on_resize(ExecChannel& c, const Frame& f) {
-  auto rc = proto::decode_resize(f.payload);
-  if (!rc) {
-    console_.log("channel " + std::to_string(c.id) + ": " + rc.error().message);
-    return;
-  }
-  if (!c.tty || !c.pty.valid()) return;
-  winsize ws{};
-  ws.ws_row = rc->first;
-  ws.ws_col = rc->second;
-  (void)ioctl(c.pty.get(), TIOCSWINSZ, &ws);  // the kernel sends SIGWINCH
-}
-
-void LinkServer::on_signal(ExecChannel& c, const Frame& f) {
-  if (f.payload.size() != 1) {
-    console_.log("channel " + std::to_string(c.id) + ": malformed SIGNAL frame");
-    return;
-  }
-  int sig = static_cast<unsigned char>(f.payload[0]);
-  if (sig < 1 || sig > 64) {
-    console_.log("channel " + std::to_string(c.id) + ": invalid signal " + std::to_string(sig));
-    return;
-  }
-  if (c.exited) return;
-  if (kill(-c.pid, sig) < 0 && errno == ESRCH) (void)kill(c.pid, sig);
-}
-
-void LinkServer::credit_back(ExecChannel& c, uint64_t n) {
-  credit_back_raw(c.id, c.in_outstanding, n);
-}
-
-void LinkServer::credit_back_raw(uint32_t id, uint64_t& outstanding, uint64_t n) {
-  while (n > 0) {
-    uint32_t part = static_cast<uint32_t>(std::min<uint64_t>(n, 0xFFFFFFFFu));
-    outstanding -= std::min<uint64_t>(part, outstanding);
-    send(id, FrameType::kWindow, proto::encode_u32(part));
-    n -= part;
-  }
-}
-
-void LinkServer::write_stdin(ExecChannel& c) {
-  int fd = c.tty ? c.pty.get() : c.stdin_fd.get();
-  uint64_t written = 0;
-  bool broken = fd < 0;
-  while (!broken && !c.in_buf.empty()) {
-    ssize_t n = write(fd, c.in_buf.data(), c.in_buf.size());
-    if (n > 0) {
-      written += static_cast<uint64_t>(n);
-      c.in_buf.erase(0, static_cast<size_t>(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    broken = true;  // EPIPE (stdin closed by the child), EIO (pty gone)
-  }
-  if (broken) {
-    written += c.in_buf.size();
-    c.in_buf.clear();
-    if (c.tty) {
-      c.pty_hup = true;
-    } else {
-      c.stdin_fd.reset();
-      c.in_closed = true;
-    }
-  }
-  credit_back(c, written);
-  if (!c.tty && c.in_eof && c.in_buf.empty() && c.stdin_fd.valid()) {
-    c.stdin_fd.reset();
-    c.in_closed = true;
-  }
-}
-
-void LinkServer::read_output(ExecChannel& c, int which) {
-  Fd& fd = which == kStdout ? c.stdout_fd : which == kStderr ? c.stderr_fd : c.pty;
-  if (!fd.valid() || c.out_credit == 0) return;
-  size_t max = static_cast<size_t>(std::min<uint64_t>(read_buf_.size(), c.out_credit));
-  ssize_t n;
-  do {
-    n = read(fd.get(), read_buf_.data(), max);
-  } while (n < 0 && errno == EINTR);
-  if (n > 0) {
-    c.out_credit -= static_cast<uint64_t>(n);
-    send(c.id, which == kStderr ? FrameType::kDataErr : FrameType::kData,
-         std::string_view(read_buf_.data(), static_cast<size_t>(n)));
-    return;
-  }
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-  // EOF, or EIO on a pty master: the slave side has been closed everywhere.
-  if (n < 0 && !(which == kPty && errno == EIO))
-    console_.log("channel " + std::to_string(c.id) + ": read: " + strerror(errno));
-  if (which == kPty)
-    c.pty_eof = true;
-  else
-    fd.reset();
-}
-
-void LinkServer::maybe_finish(uint32_t id) {
+void LinkServer::settle(uint32_t id) {
   auto it = channels_.find(id);
   if (it == channels_.end()) return;
-  ExecChannel& c = it->second;
-  if (!c.exited || !c.output_done()) return;
-  send(id, FrameType::kEof, "");
-  send(id, FrameType::kExit, proto::to_json(c.exit));
-  channels_.erase(it);
-}
-
-void LinkServer::kill_channel(ExecChannel& c) {
-  if (c.pid <= 0) return;
-  // Even after the leader exited, its session may live on (background jobs
-  // holding the output pipe open).
-  if (!c.exited) (void)kill(c.pid, SIGKILL);
-  kill_session(c.pid, SIGKILL);
-}
-
-void LinkServer::drop_channel(uint32_t id, bool kill) {
-  auto it = channels_.find(id);
-  if (it == channels_.end()) return;
-  if (kill) kill_channel(it->second);
-  channels_.erase(it);  // closes its fds; the zombie is reaped via SIGCHLD
+  it->second->finish_if_done();
+  if (it->second->closed()) channels_.erase(it);
 }
 
 void LinkServer::drop_all_channels() {
-  for (auto& [id, c] : channels_) kill_channel(c);
-  channels_.clear();
-  tcp_.clear();  // closes the sockets
+  for (auto& [id, c] : channels_) c->abort();
+  channels_.clear();  // closes their fds; zombies are reaped via SIGCHLD
 }
 
 void LinkServer::reap_children() {
@@ -646,17 +415,47 @@ void LinkServer::reap_children() {
     if (p <= 0) break;  // 0: none ready; -1/ECHILD: no children at all
     if (opts_.docker && opts_.docker->on_child_exit(p, st)) continue;
     for (auto& [id, c] : channels_) {
-      if (c.pid != p) continue;
-      c.exited = true;
-      if (WIFEXITED(st)) {
-        c.exit = proto::ExitInfo{WEXITSTATUS(st), 0};
-      } else if (WIFSIGNALED(st)) {
-        c.exit = proto::ExitInfo{128 + WTERMSIG(st), WTERMSIG(st)};
-      }
-      uint32_t cid = id;
-      maybe_finish(cid);
+      if (!c->on_child_exit(p, st)) continue;
+      settle(id);  // may erase: leave the loop at once
       break;
     }
+  }
+}
+
+uint32_t LinkServer::alloc_guest_channel() {
+  // At most kMaxEgressChannels ids are in use, so this ends quickly. Ids
+  // stay below 0xFFFFFFFE/0xFFFFFFFF (DNS, HELLO).
+  for (;;) {
+    uint32_t id = proto::kGuestChannelBit | next_guest_;
+    next_guest_ = next_guest_ + 1 >= 0x7FFFFFFEu ? 1 : next_guest_ + 1;
+    if (!channels_.count(id)) return id;
+  }
+}
+
+void LinkServer::accept_egress(bool transparent) {
+  const Fd& listener = transparent ? opts_.egress.transparent : opts_.egress.proxy;
+  for (int i = 0; i < kAcceptBurst; ++i) {
+    auto sock = accept_pending(listener, console_);
+    if (!sock) return;
+    // Without a host nobody could answer the OPEN: fail fast (the socket
+    // closes at the end of this iteration).
+    if (!host_connected()) continue;
+    // Only the guest opens ids with the guest bit: they are the egress ones.
+    size_t egress = 0;
+    for (auto& [id, c] : channels_) egress += (id & proto::kGuestChannelBit) != 0;
+    if (egress >= kMaxEgressChannels) {
+      auto now = Clock::now();
+      if (now >= egress_log_next_) {
+        console_.log("egress: " + std::to_string(kMaxEgressChannels) +
+                     " connections open; refusing more");
+        egress_log_next_ = now + std::chrono::seconds(5);
+      }
+      continue;
+    }
+    auto conn = describe_egress(std::move(*sock), transparent);
+    if (!conn) continue;
+    add_channel(TcpChannel::egress(alloc_guest_channel(), std::move(conn->sock), conn->request,
+                                   std::move(conn->label), ctx_));
   }
 }
 

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "agent/agent_harness.h"
+#include "support/loopback_server.h"
 
 namespace sbx::agent::testing {
 namespace {
@@ -338,18 +339,9 @@ TEST_F(AgentEgressTest, LoginEnvironmentHasTheProxyAndUserValuesWin) {
   EXPECT_NE(o.out.find("\nno_proxy=localhost,127.0.0.1,::1\n"), std::string::npos) << o.out;
 }
 
-uint16_t free_port() {
-  Fd s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  auto a = loopback(0);
-  bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(s.get(), reinterpret_cast<sockaddr*>(&a), &len);
-  return ntohs(a.sin_port);
-}
-
 TEST(AgentEgressNoHost, ConnectionsBeforeHelloAreClosedAtOnce) {
   // The port must be known before the first HELLO (which would report it).
-  const uint16_t port = free_port();
+  const uint16_t port = sbx::testing::free_loopback_port();
   AgentHarness h({"--egress-proxy", "127.0.0.1:" + std::to_string(port)});
   ASSERT_TRUE(h.started());
   Fd early;

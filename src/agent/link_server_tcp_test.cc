@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "agent/agent_harness.h"
+#include "support/loopback_server.h"
 
 namespace sbx::agent::testing {
 namespace {
@@ -20,61 +21,8 @@ namespace {
 using namespace std::chrono_literals;
 using proto::FrameType;
 
-/// A listening socket on 127.0.0.1:<ephemeral> whose connections are served
-/// by `handler` on one thread each.
-class TestServer {
- public:
-  template <class F>
-  explicit TestServer(F handler) {
-    fd_ = Fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
-    listen(fd_.get(), 128);
-    socklen_t len = sizeof a;
-    getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this, handler] {
-      for (;;) {
-        pollfd p{fd_.get(), POLLIN, 0};
-        if (poll(&p, 1, 50) <= 0) {
-          if (stop_) return;
-          continue;
-        }
-        int c = accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-        if (c < 0) continue;
-        workers_.emplace_back([handler, c] {
-          handler(c);
-          close(c);
-        });
-      }
-    });
-  }
-  ~TestServer() {
-    stop_ = true;
-    thread_.join();
-    for (auto& w : workers_) w.join();
-  }
-  uint16_t port() const { return port_; }
-
- private:
-  Fd fd_;
-  uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-  std::vector<std::thread> workers_;
-};
-
-/// Echoes until EOF, then closes.
-void echo(int c) {
-  char buf[65536];
-  for (;;) {
-    ssize_t n = read(c, buf, sizeof buf);
-    if (n <= 0) return;
-    if (!write_all(c, std::string_view(buf, static_cast<size_t>(n)))) return;
-  }
-}
+using TestServer = sbx::testing::LoopbackServer;
+using sbx::testing::echo_until_eof;
 
 std::string tcp_open(uint16_t port, const std::string& host = "127.0.0.1") {
   proto::TcpConnectRequest r;
@@ -117,7 +65,7 @@ TcpOutcome collect_tcp(AgentHarness& h, uint32_t ch, std::chrono::milliseconds t
 }
 
 TEST_F(AgentTcpTest, RoundTripThroughEchoServer) {
-  TestServer srv(echo);
+  TestServer srv(echo_until_eof);
   h.send(1, FrameType::kOpen, tcp_open(srv.port()));
   auto ok = h.recv_on(1);
   ASSERT_TRUE(ok);
@@ -141,7 +89,7 @@ TEST_F(AgentTcpTest, RefusedPortAndNamesFailWithCode125) {
   // Bind then close: nothing listens on this port any more.
   uint16_t dead;
   {
-    TestServer srv(echo);
+    TestServer srv(echo_until_eof);
     dead = srv.port();
   }
   h.send(2, FrameType::kOpen, tcp_open(dead));
@@ -164,7 +112,7 @@ TEST_F(AgentTcpTest, RefusedPortAndNamesFailWithCode125) {
 }
 
 TEST_F(AgentTcpTest, FiftyConcurrentEchoChannels) {
-  TestServer srv(echo);
+  TestServer srv(echo_until_eof);
   constexpr int kN = 50;
   for (uint32_t ch = 1; ch <= kN; ++ch) h.send(ch, FrameType::kOpen, tcp_open(srv.port()));
   std::map<uint32_t, std::string> sent;

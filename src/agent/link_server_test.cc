@@ -22,6 +22,19 @@ using proto::Frame;
 using proto::FrameType;
 using nlohmann::json;
 
+/// Re-checks `done` until it holds or `timeout` has passed; true if it
+/// held. For conditions with nothing to wait on (a process gone, a file
+/// written by a detached process): the pause is only the re-check interval.
+template <class Pred>
+bool wait_until(Pred done, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 class AgentLinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -68,12 +81,8 @@ TEST_F(AgentLinkTest, SameNonceReAcksAndKeepsChannels) {
   EXPECT_EQ(kill(pid, 0), 0) << "same-nonce HELLO must not close channels";
   // A new nonce is a new session: the old channel's process is killed.
   ASSERT_TRUE(h.handshake(AgentHarness::nonce('b')));
-  bool gone = false;
-  for (int i = 0; i < 200 && !gone; ++i) {
-    gone = kill(pid, 0) != 0;
-    if (!gone) std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_TRUE(gone) << "new session must SIGKILL old channels";
+  EXPECT_TRUE(wait_until([&] { return kill(pid, 0) != 0; }, 2s))
+      << "new session must SIGKILL old channels";
 }
 
 TEST_F(AgentLinkTest, ControlPingInfoUnknown) {
@@ -367,12 +376,8 @@ TEST_F(AgentLinkTest, CloseKillsTheProcessGroupSilently) {
   ASSERT_EQ(ok->type, FrameType::kOpenOk);
   int pid = json::parse(ok->payload)["pid"];
   h.send(1, FrameType::kClose, "");
-  bool gone = false;
-  for (int i = 0; i < 300 && !gone; ++i) {
-    gone = kill(-pid, 0) != 0;
-    if (!gone) std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_TRUE(gone) << "process group survived CLOSE";
+  EXPECT_TRUE(wait_until([&] { return kill(-pid, 0) != 0; }, 3s))
+      << "process group survived CLOSE";
   EXPECT_FALSE(h.recv_on(1, 300ms).has_value()) << "nothing may follow CLOSE";
 }
 
@@ -396,12 +401,8 @@ TEST_F(AgentLinkTest, CloseKillsJobsInOtherProcessGroups) {
   ASSERT_GT(bg, 0) << out;
   ASSERT_EQ(kill(bg, 0), 0);
   h.send(1, FrameType::kClose, "");
-  bool gone = false;
-  for (int i = 0; i < 300 && !gone; ++i) {
-    gone = kill(bg, 0) != 0;
-    if (!gone) std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_TRUE(gone) << "background job survived CLOSE";
+  EXPECT_TRUE(wait_until([&] { return kill(bg, 0) != 0; }, 3s))
+      << "background job survived CLOSE";
 }
 
 TEST_F(AgentLinkTest, DetachedProcessKeepsRunning) {
@@ -415,8 +416,7 @@ TEST_F(AgentLinkTest, DetachedProcessKeepsRunning) {
   ASSERT_TRUE(o.got_exit);
   EXPECT_EQ(o.exit.exit_code, 0);
   EXPECT_FALSE(path_exists(file)) << "EXIT must come before the process ends";
-  for (int i = 0; i < 300 && !path_exists(file); ++i) std::this_thread::sleep_for(10ms);
-  EXPECT_TRUE(path_exists(file));
+  EXPECT_TRUE(wait_until([&] { return path_exists(file); }, 3s));
 }
 
 TEST_F(AgentLinkTest, StdinBeyondCreditClosesChannel) {

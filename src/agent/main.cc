@@ -16,6 +16,7 @@
 #include "agent/guest_init.h"
 #include "agent/link_server.h"
 #include "base/strings.h"
+#include "sbx_version.h"
 
 namespace {
 
@@ -102,7 +103,7 @@ int main(int argc, char** argv) {
   }
   std::string a = argv[1];
   if (a == "--version") {
-    puts("sbx-agent 0.1.0");
+    puts("sbx-agent " SBX_VERSION);
     return 0;
   }
   if (a == "--help" || a == "-h") {

@@ -1,46 +1,65 @@
-// State of one TCP channel on the agent link: a socket inside the guest
-// relayed as DATA frames with the same credit rules as an exec channel's
-// stdin/stdout. Host-opened (published ports: the agent connects) or
-// guest-opened (egress: the agent accepted the connection).
+// A TCP channel: a socket inside the guest relayed as DATA frames with the
+// same credit rules as an exec channel's stdin/stdout. Host-opened
+// (published ports: the agent connects, with a deadline) or guest-opened
+// (egress: the agent accepted the connection and waits for the host's
+// OPEN_OK). EOF is a half-close; CLOSE ends it. See docs/protocol.md.
 #pragma once
 
-#include <chrono>
-#include <cstdint>
+#include <memory>
 #include <string>
 
+#include "agent/channel.h"
 #include "base/fd.h"
-#include "proto/frame.h"
+#include "proto/messages.h"
 
 namespace sbx::agent {
 
 /// One connection bound to a channel id.
-struct TcpChannel {
-  uint32_t id = 0;
-  Fd sock;
-  std::string label;  ///< "host:port", for messages
+class TcpChannel : public Channel {
+ public:
+  /// Starts connecting for the host's OPEN {"kind":"tcp"} on `id`. Returns
+  /// null after sending OPEN_FAIL; OPEN_OK is sent once connected.
+  static std::unique_ptr<TcpChannel> connect(uint32_t id, const proto::TcpConnectRequest& req,
+                                             ChannelContext& ctx);
+  /// A connection accepted on an egress listener: sends our OPEN with `req`
+  /// on `id` (which has kGuestChannelBit) and waits for the host's answer.
+  static std::unique_ptr<TcpChannel> egress(uint32_t id, Fd sock, const proto::EgressOpen& req,
+                                            std::string label, ChannelContext& ctx);
+  ~TcpChannel() override = default;
+
+  void on_eof() override;
+  void on_open_reply(bool ok) override;
+
+  void add_poll_fds(PollSet& set, bool link_has_room) override;
+  void on_ready(int slot, short events, short revents) override;
+  /// Fails a connect (OPEN_FAIL) or an unanswered egress OPEN (CLOSE).
+  int check_deadline(Clock::time_point now) override;
+  /// Sends CLOSE once both directions are finished.
+  void finish_if_done() override;
+
+ private:
+  TcpChannel(uint32_t id, ChannelContext& ctx, Fd sock, std::string label, bool egress,
+             Clock::time_point deadline);
+
+  bool accepts_input() const override { return !flow_.input_eof() && !wr_shut_; }
+  void write_input() override;
+  const char* input_name() const override { return "credit"; }
+  /// The connect finished (or poll says so): OPEN_OK or OPEN_FAIL.
+  void check_connected();
+  void read_socket();
+  /// Writes buffered host input; shuts our write side down after host EOF.
+  void write_socket();
+
+  Fd sock_;
+  std::string label_;  ///< "host:port", for messages
   /// Guest-opened (egress): we sent OPEN and the host answers it.
-  bool egress = false;
+  bool egress_ = false;
   /// Host-opened: connect() is in flight, OPEN_OK/OPEN_FAIL not yet sent.
   /// Egress: waiting for the host's OPEN_OK; the socket is not read yet.
-  bool connecting = true;
-  std::chrono::steady_clock::time_point connect_deadline;
-
-  /// Host -> socket bytes not yet written.
-  std::string in_buf;
-  /// The host sent EOF: shut down our write side once in_buf drains.
-  bool in_eof = false;
-  /// shutdown(SHUT_WR) has been done.
-  bool wr_shut = false;
-  /// Bytes the host has sent that we have not yet credited back.
-  uint64_t in_outstanding = 0;
-
-  /// Bytes of DATA we may still send before the host's next WINDOW.
-  uint64_t out_credit = proto::kInitialWindow;
-  /// The socket reported EOF (and we sent EOF to the host).
-  bool rd_eof = false;
-
-  /// Both directions are finished: the channel can be closed.
-  bool done() const { return rd_eof && wr_shut; }
+  bool connecting_ = true;
+  Clock::time_point deadline_;
+  bool wr_shut_ = false;  ///< shutdown(SHUT_WR) has been done
+  bool rd_eof_ = false;   ///< the socket reported EOF (and we sent EOF)
 };
 
 }  // namespace sbx::agent

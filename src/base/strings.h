@@ -35,6 +35,12 @@ Result<uint64_t> parse_uint(std::string_view s);
 /// characters in `also_plain` (URL path segments, kernel command lines).
 std::string percent_encode(std::string_view s, std::string_view also_plain = "");
 
+/// Returns `s` as valid UTF-8: each byte that does not start a well-formed
+/// sequence (stray continuation bytes, overlongs, surrogates, code points
+/// above U+10FFFF, truncated sequences) becomes U+FFFD. Text from a guest
+/// passes through this before it reaches JSON.
+std::string sanitize_utf8(std::string_view s);
+
 /// Quotes a string for a POSIX shell.
 std::string shell_quote(std::string_view s);
 

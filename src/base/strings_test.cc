@@ -53,5 +53,23 @@ TEST(ParseUint, Overflow) {
   EXPECT_EQ(*parse_uint("18446744073709551615"), 18446744073709551615ull);
 }
 
+TEST(SanitizeUtf8, KeepsValidText) {
+  EXPECT_EQ(sanitize_utf8("plain ascii\n"), "plain ascii\n");
+  EXPECT_EQ(sanitize_utf8("gr\xC3\xBC\xC3\x9F \xE2\x82\xAC \xF0\x9F\x98\x80"),
+            "gr\xC3\xBC\xC3\x9F \xE2\x82\xAC \xF0\x9F\x98\x80");
+  EXPECT_EQ(sanitize_utf8(std::string("a\0b", 3)), std::string("a\0b", 3));
+}
+
+TEST(SanitizeUtf8, ReplacesInvalidSequences) {
+  const std::string r = "\xEF\xBF\xBD";
+  EXPECT_EQ(sanitize_utf8("a\xff" "b"), "a" + r + "b");
+  EXPECT_EQ(sanitize_utf8("\x80"), r);                     // stray continuation byte
+  EXPECT_EQ(sanitize_utf8("\xC0\xAF"), r + r);            // overlong '/'
+  EXPECT_EQ(sanitize_utf8("\xED\xA0\x80"), r + r + r);    // surrogate
+  EXPECT_EQ(sanitize_utf8("\xF4\x90\x80\x80"), r + r + r + r);  // above U+10FFFF
+  EXPECT_EQ(sanitize_utf8("x\xE2\x82"), "x" + r + r);     // truncated at the end
+  EXPECT_EQ(sanitize_utf8("\xE2(a"), r + "(a");            // truncated mid-text
+}
+
 }  // namespace
 }  // namespace sbx

@@ -8,15 +8,15 @@
 
 #include "base/files.h"
 #include "base/strings.h"
-#include "cli/fake_daemon.h"
+#include "client/fake_daemon.h"
 #include "proto/messages.h"
 
 namespace sbx::cli {
 namespace {
 
 using proto::FrameType;
-using testing::FakeDaemon;
-using testing::FakeRequest;
+using client::testing::FakeDaemon;
+using client::testing::FakeRequest;
 
 const char* kList =
     R"({"sandboxes":[{"name":"shell-a","agent":"shell","status":"running","workspace":"/w/a",)"
@@ -26,8 +26,8 @@ const char* kList =
 // A scripted daemon: knows sandboxes shell-a (running) and b (stopped).
 void scripted(const FakeRequest& r, int fd) {
   auto& t = r.target;
-  if (t == "/v1/version") return testing::respond(fd, 200, R"({"version":"0.1.0","api":1})");
-  if (t == "/v1/sandboxes" && r.method == "GET") return testing::respond(fd, 200, kList);
+  if (t == "/v1/version") return client::testing::respond(fd, 200, R"({"version":"0.1.0","api":1})");
+  if (t == "/v1/sandboxes" && r.method == "GET") return client::testing::respond(fd, 200, kList);
   if (t == "/v1/sandboxes" && r.method == "POST") {
     auto req = proto::parse_create_request(r.body);
     proto::SandboxInfo s;
@@ -36,55 +36,55 @@ void scripted(const FakeRequest& r, int fd) {
     s.agent = req->agent;
     s.status = "running";
     s.workspace = req->workspace;
-    return testing::respond(fd, 201, proto::to_json(s));
+    return client::testing::respond(fd, 201, proto::to_json(s));
   }
   if (t == "/v1/sandboxes/shell-a" && r.method == "GET")
-    return testing::respond(fd, 200, R"({"name":"shell-a","agent":"shell","status":"running","workspace":"/w/a"})");
+    return client::testing::respond(fd, 200, R"({"name":"shell-a","agent":"shell","status":"running","workspace":"/w/a"})");
   if (t == "/v1/sandboxes/b" && r.method == "GET")
-    return testing::respond(fd, 200, R"({"name":"b","agent":"shell","status":"failed","workspace":"/w/b",)"
+    return client::testing::respond(fd, 200, R"({"name":"b","agent":"shell","status":"failed","workspace":"/w/b",)"
                                      R"("error":"boot timed out\nconsole: tail"})");
   if (t == "/v1/sandboxes/shell-a/ports" && r.method == "GET")
-    return testing::respond(fd, 200, R"({"ports":[{"host_ip":"127.0.0.1","host_port":49152,"sandbox_port":5000,"proto":"tcp"}]})");
+    return client::testing::respond(fd, 200, R"({"ports":[{"host_ip":"127.0.0.1","host_port":49152,"sandbox_port":5000,"proto":"tcp"}]})");
   if (t == "/v1/sandboxes/shell-a/ports" && r.method == "POST") {
     auto p = proto::parse_port_mapping(r.body);
     if (p->host_port == 0) p->host_port = 49153;
-    return testing::respond(fd, 201, proto::to_json(*p));
+    return client::testing::respond(fd, 201, proto::to_json(*p));
   }
   if (t == "/v1/sandboxes/shell-a/ports/unpublish") {
     auto p = proto::parse_port_mapping(r.body);
-    if (p->host_port != 49152) return testing::respond(fd, 404, R"({"message":"no such mapping"})");
-    return testing::respond(fd, 200, R"({"ports":[{"host_ip":"127.0.0.1","host_port":49152,"sandbox_port":5000,"proto":"tcp"}]})");
+    if (p->host_port != 49152) return client::testing::respond(fd, 404, R"({"message":"no such mapping"})");
+    return client::testing::respond(fd, 200, R"({"ports":[{"host_ip":"127.0.0.1","host_port":49152,"sandbox_port":5000,"proto":"tcp"}]})");
   }
   if (starts_with(t, "/v1/policy/log?")) {
     if (t.find("sandbox=ghost") != std::string::npos)
-      return testing::respond(fd, 404, R"({"message":"sandbox 'ghost' not found. Run 'sbx ls' to see your sandboxes."})");
-    return testing::respond(
+      return client::testing::respond(fd, 404, R"({"message":"sandbox 'ghost' not found. Run 'sbx ls' to see your sandboxes."})");
+    return client::testing::respond(
         fd, 200,
         R"([{"id":2,"time_ms":1764615431000,"sandbox":"shell-a","host":"evil.example","port":443,)"
         R"("kind":"forward","method":"CONNECT","path":"","rule":"default policy balanced",)"
         R"("verdict":"deny","bytes_up":0,"bytes_down":0,"finished":true,"error":""}])");
   }
-  if (t == "/v1/reset") return testing::respond(fd, 200, R"({"removed":["shell-a","b"]})");
+  if (t == "/v1/reset") return client::testing::respond(fd, 200, R"({"removed":["shell-a","b"]})");
   if (t == "/v1/prune" || t == "/v1/prune?dry_run=1")
-    return testing::respond(fd, 200, std::string(R"({"sandboxes":["b"],"artifacts":[],"bytes":1048576,"dry_run":)") +
+    return client::testing::respond(fd, 200, std::string(R"({"sandboxes":["b"],"artifacts":[],"bytes":1048576,"dry_run":)") +
                                          (t == "/v1/prune" ? "false}" : "true}"));
   if (t == "/v1/sandboxes/shell-a?force=1" && r.method == "DELETE")
-    return testing::respond(fd, 204, "");
+    return client::testing::respond(fd, 204, "");
   if (t == "/v1/sandboxes/shell-a" && r.method == "DELETE")
-    return testing::respond(fd, 409, R"({"message":"sandbox 'shell-a' is running"})");
+    return client::testing::respond(fd, 409, R"({"message":"sandbox 'shell-a' is running"})");
   if (t == "/v1/sandboxes/shell-a/exec") {
     auto req = proto::parse_exec_request(r.body);
     if (req->argv[0] == "nope")
-      return testing::respond(fd, 404, R"({"message":"nope: command not found","exit_code":127})");
+      return client::testing::respond(fd, 404, R"({"message":"nope: command not found","exit_code":127})");
     std::string joined;
     for (auto& a : req->argv) joined += "[" + a + "]";
     proto::ExitInfo e;
     e.exit_code = 7;
-    testing::respond_upgrade(fd, testing::exec_frame(FrameType::kData, joined) +
-                                     testing::exec_frame(FrameType::kExit, proto::to_json(e)));
+    client::testing::respond_upgrade(fd, client::testing::exec_frame(FrameType::kData, joined) +
+                                     client::testing::exec_frame(FrameType::kExit, proto::to_json(e)));
     return;
   }
-  testing::respond(fd, 404, R"({"message":"no such sandbox"})");
+  client::testing::respond(fd, 404, R"({"message":"no such sandbox"})");
 }
 
 struct AppTest : ::testing::Test {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "base/paths.h"
-#include "cli/api_client.h"
+#include "client/api_client.h"
 #include "cli/app.h"
 #include "proto/api.h"
 
@@ -20,6 +20,17 @@ namespace sbx::cli {
 struct Failure {
   std::string message;
 };
+
+/// Phrases an API failure about `sandbox` for the user (a 404 becomes
+/// "sandbox 'x' not found", with a hint).
+std::string explain(const Error& e, const std::string& sandbox);
+
+/// The value of `r`, or throws its error phrased by explain().
+template <class T>
+T check(Result<T> r, const std::string& sandbox = "") {
+  if (!r) throw Failure{explain(r.error(), sandbox)};
+  if constexpr (!std::is_void_v<T>) return std::move(*r);
+}
 
 /// Flags shared by `create` and `run` for a new sandbox.
 struct NewSandboxOpts {
@@ -118,8 +129,8 @@ class Commands {
  private:
   /// Prints the network log's live events until the stream ends.
   void follow_log(const std::string& sandbox, bool json, bool blocked);
-  ApiClient& daemon();
-  ApiClient& client();
+  client::ApiClient& daemon();
+  client::ApiClient& client();
   const Paths& paths();
   bool colour();
   /// Asks before something destructive: on a terminal unless `force`;
@@ -138,7 +149,7 @@ class Commands {
 
   Console& con_;
   std::optional<Paths> paths_;
-  std::optional<ApiClient> client_;
+  std::optional<client::ApiClient> client_;
   bool daemon_checked_ = false;
 };
 

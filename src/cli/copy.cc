@@ -101,7 +101,7 @@ void replay_log(const Fd& log, int err_fd) {
   }
 }
 
-Result<void> copy_to_sandbox(ApiClient& client, const CopySpec& spec, int err_fd) {
+Result<void> copy_to_sandbox(client::ApiClient& client, const CopySpec& spec, int err_fd) {
   std::string src = lexical_absolute(spec.host_path);
   if (!exists_nofollow(src)) return err("source path '" + spec.host_path + "' does not exist");
   auto [parent, name] = split_parent(src);
@@ -135,7 +135,7 @@ Result<void> copy_to_sandbox(ApiClient& client, const CopySpec& spec, int err_fd
   return ok();
 }
 
-Result<void> copy_from_sandbox(ApiClient& client, const CopySpec& spec, int err_fd) {
+Result<void> copy_from_sandbox(client::ApiClient& client, const CopySpec& spec, int err_fd) {
   auto [gparent, gname] = split_parent(spec.guest_path);
   if (gname.empty() || gname == "." || gname == "..")
     return err("cannot copy '" + spec.sandbox + ":" + spec.guest_path + "': name a file or directory");
@@ -244,7 +244,7 @@ std::vector<std::string> guest_archive_command(const std::string& path) {
   return {"sh", "-c", kArchiveScript, "sh", parent, name};
 }
 
-Result<void> run_copy(ApiClient& client, const CopySpec& spec, int err_fd) {
+Result<void> run_copy(client::ApiClient& client, const CopySpec& spec, int err_fd) {
   return spec.to_sandbox ? copy_to_sandbox(client, spec, err_fd)
                          : copy_from_sandbox(client, spec, err_fd);
 }

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "base/result.h"
-#include "cli/api_client.h"
+#include "client/api_client.h"
 
 namespace sbx::cli {
 
@@ -52,6 +52,6 @@ std::vector<std::string> guest_archive_command(const std::string& path);
 /// Performs the copy. tar's own complaints go to `err_fd`. Errors are
 /// phrased for the user; an exec failure leaves details in
 /// `client.last_failure()`.
-Result<void> run_copy(ApiClient& client, const CopySpec& spec, int err_fd);
+Result<void> run_copy(client::ApiClient& client, const CopySpec& spec, int err_fd);
 
 }  // namespace sbx::cli

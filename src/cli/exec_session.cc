@@ -24,7 +24,7 @@ constexpr size_t kSocketRead = 64u << 10;
 constexpr int kInterruptsBeforeAbort = 3;
 }  // namespace
 
-ExecSession::ExecSession(ExecStream stream, ExecIo io, ExecSessionOptions opts)
+ExecSession::ExecSession(client::ExecStream stream, ExecIo io, ExecSessionOptions opts)
     : stream_(std::move(stream)), io_(io), opts_(opts) {}
 
 void ExecSession::queue(FrameType type, std::string_view payload) {

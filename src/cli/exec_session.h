@@ -9,7 +9,7 @@
 
 #include "base/fd.h"
 #include "base/result.h"
-#include "cli/api_client.h"
+#include "client/api_client.h"
 #include "proto/frame.h"
 
 namespace sbx::cli {
@@ -36,7 +36,7 @@ struct ExecSessionOptions {
 /// One exec stream from the 101 answer to the EXIT frame.
 class ExecSession {
  public:
-  ExecSession(ExecStream stream, ExecIo io, ExecSessionOptions opts);
+  ExecSession(client::ExecStream stream, ExecIo io, ExecSessionOptions opts);
 
   /// Runs until EXIT and returns the command's exit code. Fails if the
   /// connection drops first or the daemon breaks the protocol.
@@ -54,7 +54,7 @@ class ExecSession {
   void queue(proto::FrameType type, std::string_view payload);
   void write_output(int fd, bool& broken, std::string_view data);
 
-  ExecStream stream_;
+  client::ExecStream stream_;
   ExecIo io_;
   ExecSessionOptions opts_;
   proto::FrameDecoder decoder_;

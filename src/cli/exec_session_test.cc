@@ -8,15 +8,18 @@
 #include <chrono>
 #include <thread>
 
-#include "cli/fake_daemon.h"
+#include "base/files.h"
+#include "base/strings.h"
+#include "client/api_client.h"
+#include "client/fake_daemon.h"
 #include "proto/messages.h"
 
 namespace sbx::cli {
 namespace {
 
 using proto::FrameType;
-using testing::exec_frame;
-using testing::read_frame;
+using client::testing::exec_frame;
+using client::testing::read_frame;
 
 std::string exit_frame(int code) {
   proto::ExitInfo e;
@@ -65,7 +68,7 @@ TEST(ExecSession, StdinBecomesDataAndOutputIsDemultiplexed) {
   });
   ExecSessionOptions o;
   o.forward_stdin = true;
-  ExecSession s(ExecStream{std::move(sp->first), ""}, p.io(), o);
+  ExecSession s(client::ExecStream{std::move(sp->first), ""}, p.io(), o);
   auto code = s.run();
   daemon.join();
   ASSERT_TRUE(code) << code.error().message;
@@ -89,7 +92,7 @@ TEST(ExecSession, WithoutInteractiveSendsEofAndDoesNotReadStdin) {
     if (auto f = read_frame(fd, dec)) first = f->type;
     (void)write_all(fd, exit_frame(0));
   });
-  ExecSession s(ExecStream{std::move(sp->first), ""}, p.io(), ExecSessionOptions{});
+  ExecSession s(client::ExecStream{std::move(sp->first), ""}, p.io(), ExecSessionOptions{});
   auto code = s.run();
   daemon.join();
   ASSERT_TRUE(code) << code.error().message;
@@ -105,7 +108,7 @@ TEST(ExecSession, PendingBytesFromTheUpgradeAreUsed) {
   auto sp = socket_pair();
   ASSERT_TRUE(sp);
   auto p = Pipes::make();
-  ExecSession s(ExecStream{std::move(sp->first),
+  ExecSession s(client::ExecStream{std::move(sp->first),
                            exec_frame(FrameType::kData, "early") + exit_frame(42)},
                 p.io(), ExecSessionOptions{});
   auto code = s.run();
@@ -158,7 +161,7 @@ TEST(ExecSession, StdinNeverExceedsTheCreditWindow) {
   });
   ExecSessionOptions o;
   o.forward_stdin = true;
-  ExecSession s(ExecStream{std::move(sp->first), ""}, p.io(), o);
+  ExecSession s(client::ExecStream{std::move(sp->first), ""}, p.io(), o);
   auto code = s.run();
   writer.join();
   daemon.join();
@@ -192,7 +195,7 @@ TEST(ExecSession, OutputIsCreditedBackAfterWriting) {
   std::string out;
   std::thread reader([&] { out = drain(p.out.first.get()); });
   {
-    ExecSession s(ExecStream{std::move(sp->first), ""}, p.io(), ExecSessionOptions{});
+    ExecSession s(client::ExecStream{std::move(sp->first), ""}, p.io(), ExecSessionOptions{});
     auto code = s.run();
     ASSERT_TRUE(code) << code.error().message;
     EXPECT_EQ(*code, 0);
@@ -222,7 +225,7 @@ TEST(ExecSession, ClosedStdoutForwardsSigpipe) {
     }
     (void)write_all(fd, exit_frame(141));
   });
-  ExecSession s(ExecStream{std::move(sp->first), ""}, p.io(), ExecSessionOptions{});
+  ExecSession s(client::ExecStream{std::move(sp->first), ""}, p.io(), ExecSessionOptions{});
   auto code = s.run();
   daemon.join();
   ASSERT_TRUE(code) << code.error().message;
@@ -236,7 +239,7 @@ TEST(ExecSession, ConnectionLostBeforeExitIsAnError) {
   auto p = Pipes::make();
   ASSERT_TRUE(write_all(sp->second.get(), exec_frame(FrameType::kData, "partial")));
   sp->second.reset();
-  ExecSession s(ExecStream{std::move(sp->first), ""}, p.io(), ExecSessionOptions{});
+  ExecSession s(client::ExecStream{std::move(sp->first), ""}, p.io(), ExecSessionOptions{});
   auto code = s.run();
   ASSERT_FALSE(code);
   EXPECT_NE(code.error().message.find("lost before the command exited"), std::string::npos);
@@ -249,10 +252,64 @@ TEST(ExecSession, GarbageFromTheDaemonIsAnError) {
   std::string bad;
   proto::encode_into(bad, 7, FrameType::kData, "wrong channel");
   ASSERT_TRUE(write_all(sp->second.get(), bad));
-  ExecSession s(ExecStream{std::move(sp->first), ""}, p.io(), ExecSessionOptions{});
+  ExecSession s(client::ExecStream{std::move(sp->first), ""}, p.io(), ExecSessionOptions{});
   auto code = s.run();
   ASSERT_FALSE(code);
   EXPECT_NE(code.error().message.find("unexpected channel 7"), std::string::npos);
+}
+
+TEST(ExecOverApiClient, UpgradeKeepsBytesRightAfterThe101) {
+  // The 101 headers, stdout and EXIT arrive in one write: the frames sit in
+  // the HTTP reader's buffer and must reach the session.
+  std::string stdin_seen;
+  auto dir = TempDir::create("cli-exec");
+  ASSERT_TRUE(dir);
+  std::string socket = dir->path() + "/sandboxd.sock";
+  auto fake = client::testing::FakeDaemon::start(socket, [&](const client::testing::FakeRequest& r, int fd) {
+    EXPECT_EQ(r.headers.at("upgrade"), "sbx-exec/1");
+    EXPECT_NE(to_lower(r.headers.at("connection")).find("upgrade"), std::string::npos);
+    auto req = proto::parse_exec_request(r.body);
+    ASSERT_TRUE(req);
+    EXPECT_EQ(req->argv, (std::vector<std::string>{"cat"}));
+    client::testing::respond_upgrade(fd, exec_frame(FrameType::kData, "first bytes|"));
+    proto::FrameDecoder dec;
+    while (auto f = read_frame(fd, dec)) {
+      if (f->type == FrameType::kData) stdin_seen += f->payload;
+      if (f->type == FrameType::kEof) break;
+    }
+    proto::ExitInfo e;
+    e.exit_code = 5;
+    (void)write_all(fd, exec_frame(FrameType::kData, stdin_seen) +
+                            exec_frame(FrameType::kExit, proto::to_json(e)));
+  });
+  ASSERT_TRUE(fake) << fake.error().message;
+  client::ApiClient c(socket);
+  proto::ExecRequest req;
+  req.argv = {"cat"};
+  auto s = c.exec("box", req);
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_TRUE(s->fd.valid());
+  EXPECT_FALSE(s->pending.empty());
+
+  auto in = make_pipe();
+  auto out = make_pipe();
+  auto errp = make_pipe();
+  ASSERT_TRUE(write_all(in->second.get(), "typed"));
+  in->second.reset();
+  ExecSessionOptions o;
+  o.forward_stdin = true;
+  ExecSession session(std::move(*s), ExecIo{in->first.get(), out->second.get(), errp->second.get()}, o);
+  auto code = session.run();
+  ASSERT_TRUE(code) << code.error().message;
+  EXPECT_EQ(*code, 5);
+  out->second.reset();
+  std::string got;
+  while (auto chunk = read_some(out->first.get(), 4096)) {
+    if (chunk->empty()) break;
+    got += *chunk;
+  }
+  EXPECT_EQ(got, "first bytes|typed");
+  EXPECT_EQ(stdin_seen, "typed");
 }
 
 }  // namespace

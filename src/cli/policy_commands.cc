@@ -3,21 +3,23 @@
 
 #include "cli/commands.h"
 #include "cli/format.h"
+#include "proto/json_util.h"
 
 namespace sbx::cli {
 
 namespace {
 
-// Sends a policy request; a non-2xx answer becomes a Failure with the
-// daemon's message.
-nlohmann::json policy_call(ApiClient& c, const std::string& method, const std::string& route,
-                           const nlohmann::json& body) {
-  auto r = c.request(method, "/v1/policy" + route, body.is_null() ? "" : body.dump(),
-                     std::chrono::seconds(30));
+// The value of a policy call, or a Failure with the daemon's message.
+template <class T>
+T answer(Result<T> r) {
   if (!r) throw Failure{r.error().message};
-  auto j = nlohmann::json::parse(r->body, nullptr, false);
-  if (j.is_discarded()) throw Failure{"malformed answer from sandboxd"};
-  return j;
+  if constexpr (!std::is_void_v<T>) return std::move(*r);
+}
+
+// Pretty-printed JSON of a typed message, for --json.
+template <class T>
+std::string pretty(const T& v) {
+  return proto::dump_json(nlohmann::json::parse(proto::to_json(v)), 2);
 }
 
 std::string scope_of(const std::string& sandbox) {
@@ -27,51 +29,50 @@ std::string scope_of(const std::string& sandbox) {
 }  // namespace
 
 int Commands::policy_ls(bool json) {
-  auto j = policy_call(daemon(), "GET", "", nullptr);
+  auto l = answer(daemon().policy());
   if (json) {
-    con_.out << j.dump(2) << "\n";
+    con_.out << pretty(l) << "\n";
     return 0;
   }
-  con_.out << "Default policy: " << j["preset"].get<std::string>() << "\n";
+  con_.out << "Default policy: " << l.preset << "\n";
   std::vector<std::vector<std::string>> rows{{"ID", "SCOPE", "ACTION", "RESOURCE"}};
-  for (auto& r : j["rules"])
-    rows.push_back({std::to_string(r["id"].get<int64_t>()), r["scope"].get<std::string>(),
-                    r["action"].get<std::string>(), r["resource"].get<std::string>()});
+  for (auto& r : l.rules) rows.push_back({std::to_string(r.id), r.scope, r.action, r.resource});
   con_.out << format_table(rows);
-  con_.out << "(" << j["builtin"].size()
+  con_.out << "(" << l.builtin.size()
            << " more rules come from the default policy; 'sbx policy ls --json' lists them)\n";
   return 0;
 }
 
 int Commands::policy_rule(const std::string& action, const std::string& sandbox,
                           const std::string& resources) {
-  auto j = policy_call(daemon(), "POST", "/rules",
-                       {{"action", action}, {"sandbox", sandbox}, {"resources", resources}});
+  auto added = answer(daemon().add_policy_rules({action, sandbox, resources}));
   bool colour_on = colour();
   con_.out << paint("✓", "32", colour_on) << " " << (action == "allow" ? "Allowed " : "Denied ")
-           << resources << " (" << scope_of(sandbox) << ", rule " << j["ids"].dump() << ")\n";
+           << resources << " (" << scope_of(sandbox) << ", rule "
+           << nlohmann::json(added.ids).dump() << ")\n";
   return 0;
 }
 
 int Commands::policy_rm(int64_t id, const std::string& resource, const std::string& sandbox) {
-  nlohmann::json body = {{"sandbox", sandbox}};
+  proto::PolicyRemoveRequest req;
+  req.sandbox = sandbox;
   if (id > 0)
-    body["id"] = id;
+    req.id = id;
   else
-    body["resource"] = resource;
-  auto j = policy_call(daemon(), "POST", "/remove", body);
-  con_.out << "Removed " << j["removed"].get<int64_t>() << " rule(s)\n";
+    req.resource = resource;
+  auto n = answer(daemon().remove_policy_rules(req));
+  con_.out << "Removed " << n.removed << " rule(s)\n";
   return 0;
 }
 
 int Commands::policy_check(const std::string& sandbox, const std::string& target, bool json) {
-  auto j = policy_call(daemon(), "POST", "/check", {{"sandbox", sandbox}, {"target", target}});
-  bool allowed = j["allowed"].get<bool>();
+  auto d = answer(daemon().check_policy({sandbox, target}));
+  bool allowed = d.allowed;
   if (json) {
-    con_.out << j.dump(2) << "\n";
+    con_.out << pretty(d) << "\n";
   } else {
     con_.out << (allowed ? "allow " : "deny ") << target << " (" << scope_of(sandbox)
-             << "): " << j["rule"].get<std::string>() << "\n";
+             << "): " << d.rule << "\n";
     if (!allowed) con_.out << "To allow it: sbx policy allow network " << target << "\n";
   }
   // Scripts can branch on the verdict.
@@ -80,20 +81,20 @@ int Commands::policy_check(const std::string& sandbox, const std::string& target
 
 namespace {
 
-NetworkLogRow log_row(const nlohmann::json& e) {
+NetworkLogRow log_row(const proto::NetworkLogEntry& e) {
   NetworkLogRow r;
-  r.time_ms = e.value("time_ms", int64_t{0});
-  r.sandbox = e.value("sandbox", "");
-  r.kind = e.value("kind", "");
-  r.host = e.value("host", "");
-  r.port = e.value("port", uint16_t{0});
-  r.method = e.value("method", "");
-  r.path = e.value("path", "");
-  r.allowed = e.value("verdict", "") == "allow";
-  r.rule = e.value("rule", "");
-  r.bytes_up = e.value("bytes_up", uint64_t{0});
-  r.bytes_down = e.value("bytes_down", uint64_t{0});
-  r.finished = e.value("finished", false);
+  r.time_ms = e.time_ms;
+  r.sandbox = e.sandbox;
+  r.kind = e.kind;
+  r.host = e.host;
+  r.port = e.port;
+  r.method = e.method;
+  r.path = e.path;
+  r.allowed = e.allowed;
+  r.rule = e.rule;
+  r.bytes_up = e.bytes_up;
+  r.bytes_down = e.bytes_down;
+  r.finished = e.finished;
   return r;
 }
 
@@ -111,18 +112,13 @@ int Commands::policy_log(const std::string& sandbox, bool json, int limit, bool 
     follow_log(sandbox, true, blocked);
     return 0;
   }
-  std::string route = "/log?limit=" + std::to_string(limit);
-  if (!sandbox.empty()) route += "&sandbox=" + sandbox;
-  if (blocked) route += "&blocked=1";
-  auto j = policy_call(daemon(), "GET", route, nullptr);
-  if (!j.is_array()) throw Failure{"malformed answer from sandboxd"};
+  auto log = answer(daemon().network_log({sandbox, limit, blocked}));
   if (json) {
-    con_.out << j.dump(2) << "\n";
+    con_.out << proto::dump_json(nlohmann::json::parse(proto::to_json(log)), 2) << "\n";
     return 0;
   }
   std::vector<NetworkLogRow> rows;
-  for (auto& e : j)
-    if (e.is_object()) rows.push_back(log_row(e));
+  for (auto& e : log) rows.push_back(log_row(e));
   con_.out << format_network_log(rows, colour());
   if (rows.empty() && !follow)
     con_.out << (blocked ? "Nothing was blocked" : "No network activity") << " yet"
@@ -133,14 +129,10 @@ int Commands::policy_log(const std::string& sandbox, bool json, int limit, bool 
 
 void Commands::follow_log(const std::string& sandbox, bool json, bool blocked) {
   con_.out.flush();
-  std::string route = "/v1/policy/log/stream";
-  if (!sandbox.empty()) route += "?sandbox=" + sandbox;
-  auto r = daemon().stream_lines(route, [&](std::string_view line) {
-    auto e = nlohmann::json::parse(line, nullptr, false);
-    if (!e.is_object()) return true;  // not ours to judge; skip it
-    if (blocked && e.value("verdict", "") != "deny") return true;
+  auto r = daemon().follow_network_log(sandbox, [&](const proto::NetworkLogEntry& e) {
+    if (blocked && e.allowed) return true;
     if (json) {
-      con_.out << line << "\n";
+      con_.out << proto::to_json(e) << "\n";
     } else {
       // One row at a time: the table without its header line.
       std::string t = format_network_log({log_row(e)}, colour());
@@ -153,7 +145,7 @@ void Commands::follow_log(const std::string& sandbox, bool json, bool blocked) {
 }
 
 int Commands::policy_init(const std::string& preset) {
-  policy_call(daemon(), "POST", "/init", {{"preset", preset}});
+  answer(daemon().init_policy({preset}));
   con_.out << "Default policy set to " << preset << "\n";
   return 0;
 }
@@ -164,7 +156,7 @@ int Commands::policy_reset(bool force) {
     con_.err << "Cancelled.\n";
     return 1;
   }
-  policy_call(daemon(), "POST", "/reset", nlohmann::json::object());
+  answer(daemon().reset_policy());
   con_.out << "Policy reset to the balanced default\n";
   return 0;
 }

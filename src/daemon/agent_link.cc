@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <random>
 
@@ -137,7 +138,10 @@ Result<void> send_by(int fd, std::string_view data, Clock::time_point deadline) 
 
 Result<std::shared_ptr<AgentLink>> AgentLink::handshake(Fd fd, std::chrono::milliseconds timeout,
                                                         const std::function<bool()>& alive,
-                                                        Logger& log) {
+                                                        Logger& log, HandshakeStats* stats) {
+  HandshakeStats ignored;
+  if (!stats) stats = &ignored;
+  *stats = {};
   auto deadline = Clock::now() + timeout;
   std::random_device rd;
   std::string nonce(proto::kNonceSize, '\0');
@@ -182,7 +186,10 @@ Result<std::shared_ptr<AgentLink>> AgentLink::handshake(Fd fd, std::chrono::mill
       return errno_error("read agent socket");
     }
     link->decoder_.feed(std::string_view(buf, static_cast<size_t>(n)));
-    if (!link->decoder_.resync(FrameType::kHelloAck, nonce)) continue;
+    stats->bytes_read += static_cast<size_t>(n);
+    bool aligned = link->decoder_.resync(FrameType::kHelloAck, nonce);
+    stats->peak_buffered = std::max(stats->peak_buffered, link->decoder_.buffered());
+    if (!aligned) continue;
     auto f = link->decoder_.next();
     if (!f || !f->has_value()) continue;  // the rest of the ACK is on its way
     auto h = proto::parse_hello((*f)->payload);
@@ -334,7 +341,9 @@ void AgentLink::dispatch(proto::Frame f) {
         if (p != std::string::npos) ch->pid_ = std::atoll(f.payload.c_str() + p + 6);
       } else {
         auto fl = proto::parse_open_failure(f.payload);
-        ch->open_failure_ = fl ? *fl : proto::OpenFailure{"malformed OPEN_FAIL from guest", 125};
+        ch->open_failure_ =
+            fl ? *fl
+               : proto::OpenFailure{"malformed OPEN_FAIL from guest: " + fl.error().message, 125};
       }
       ch->cv_.notify_all();
       break;
@@ -492,19 +501,17 @@ Result<proto::ControlResponse> AgentLink::control(const std::string& op,
 }
 
 Result<std::shared_ptr<GuestChannel>> AgentLink::open_exec(const proto::ExecRequest& req,
-                                                          std::chrono::milliseconds timeout,
-                                                          int* fail_code) {
-  return open(proto::to_json(req), timeout, fail_code);
+                                                          std::chrono::milliseconds timeout) {
+  return open(proto::to_json(req), timeout);
 }
 
 Result<std::shared_ptr<GuestChannel>> AgentLink::open_tcp(const proto::TcpConnectRequest& req,
                                                          std::chrono::milliseconds timeout) {
-  return open(proto::to_json(req), timeout, nullptr);
+  return open(proto::to_json(req), timeout);
 }
 
 Result<std::shared_ptr<GuestChannel>> AgentLink::open(const std::string& payload,
-                                                     std::chrono::milliseconds timeout,
-                                                     int* fail_code) {
+                                                     std::chrono::milliseconds timeout) {
   std::shared_ptr<GuestChannel> ch;
   {
     std::lock_guard l(mu_);
@@ -526,11 +533,11 @@ Result<std::shared_ptr<GuestChannel>> AgentLink::open(const std::string& payload
     return err("the guest agent did not start the command in time");
   }
   if (!ch->open_ok_) {
-    if (fail_code) *fail_code = ch->open_failure_.code;
-    std::string msg = ch->open_failure_.error;
+    Error e = err(ch->open_failure_.error);
+    e.exit_code = ch->open_failure_.code;
     l.unlock();
     forget(ch->id());
-    return err(msg);
+    return e;
   }
   return ch;
 }

@@ -80,6 +80,13 @@ class GuestChannel {
   uint64_t recv_outstanding_ = 0;                 // output not yet credited back
 };
 
+/// What a handshake saw, for callers that check its bounds (a hostile guest
+/// may flood the port before it answers).
+struct HandshakeStats {
+  size_t bytes_read = 0;     ///< bytes read from the guest during the handshake
+  size_t peak_buffered = 0;  ///< most bytes the decoder held after a resync
+};
+
 /// A synchronised connection to one guest agent. Thread-safe. The link lives
 /// until close() is called or the guest goes away: its reader thread holds a
 /// reference, so dropping the last outside reference does not end it.
@@ -93,19 +100,19 @@ class AgentLink : public std::enable_shared_from_this<AgentLink> {
       const std::function<bool()>& alive, Logger& log);
   /// Performs the handshake on an already connected stream (tests use a
   /// socketpair with a real sbx-agent on the other end).
+  /// `stats`, when given, is filled in whether or not the handshake succeeds.
   static Result<std::shared_ptr<AgentLink>> handshake(Fd fd, std::chrono::milliseconds timeout,
-                                                       const std::function<bool()>& alive,
-                                                       Logger& log);
+                                                      const std::function<bool()>& alive,
+                                                      Logger& log, HandshakeStats* stats = nullptr);
   ~AgentLink();
 
   /// Sends a control request and waits for its response.
   Result<proto::ControlResponse> control(const std::string& op,
                                          std::chrono::milliseconds timeout);
-  /// Starts a command. On OPEN_FAIL, `fail_code` (if given) receives the
-  /// docker-style code (125/126/127) and the error carries the agent's text.
+  /// Starts a command. On OPEN_FAIL the error carries the agent's text and,
+  /// in exit_code, its docker-style code (125/126/127).
   Result<std::shared_ptr<GuestChannel>> open_exec(const proto::ExecRequest& req,
-                                                 std::chrono::milliseconds timeout,
-                                                 int* fail_code = nullptr);
+                                                 std::chrono::milliseconds timeout);
   /// Opens a TCP connection from inside the guest (to its loopback, usually).
   Result<std::shared_ptr<GuestChannel>> open_tcp(const proto::TcpConnectRequest& req,
                                                 std::chrono::milliseconds timeout);
@@ -148,7 +155,7 @@ class AgentLink : public std::enable_shared_from_this<AgentLink> {
   void fail_all(const std::string& why);
   void forget(uint32_t channel);
   Result<std::shared_ptr<GuestChannel>> open(const std::string& payload,
-                                            std::chrono::milliseconds timeout, int* fail_code);
+                                            std::chrono::milliseconds timeout);
 
   Fd fd_;
   Logger& log_;

@@ -65,10 +65,10 @@ class AgentLinkTest : public ::testing::Test {
       }
     }
   }
-  std::shared_ptr<GuestChannel> open(std::vector<std::string> argv, int* code = nullptr) {
+  std::shared_ptr<GuestChannel> open(std::vector<std::string> argv) {
     proto::ExecRequest r;
     r.argv = std::move(argv);
-    auto ch = link_->open_exec(r, 10s, code);
+    auto ch = link_->open_exec(r, 10s);
     EXPECT_TRUE(ch.ok()) << ch.error().message;
     return ch.ok() ? *ch : nullptr;
   }
@@ -153,10 +153,9 @@ TEST_F(AgentLinkTest, StalledChannelDoesNotBlockAnother) {
 TEST_F(AgentLinkTest, MissingProgramIs127) {
   proto::ExecRequest r;
   r.argv = {"/no/such/program"};
-  int code = 0;
-  auto ch = link_->open_exec(r, 10s, &code);
+  auto ch = link_->open_exec(r, 10s);
   ASSERT_FALSE(ch.ok());
-  EXPECT_EQ(code, 127);
+  EXPECT_EQ(ch.error().exit_code, 127);
   EXPECT_NE(ch.error().message.find("/no/such/program"), std::string::npos);
 }
 

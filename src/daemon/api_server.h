@@ -1,24 +1,31 @@
 // sandboxd's HTTP/JSON API on a unix socket (routes in proto/api.h). One
 // thread per connection; the peer's uid is checked with SO_PEERCRED before a
-// single byte is parsed. Library exceptions stop at this boundary.
+// single byte is parsed. Requests are dispatched through an ApiRouter;
+// library exceptions stop at this boundary.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 
 #include "base/fd.h"
 #include "base/log.h"
 #include "base/result.h"
+#include "daemon/api_router.h"
 #include "daemon/egress_service.h"
+#include "daemon/policy_routes.h"
 #include "daemon/policy_service.h"
 #include "daemon/sandbox_manager.h"
+#include "daemon/sandbox_routes.h"
 
 namespace sbx::daemon {
+
+/// Largest request body accepted; a larger one is answered 413.
+inline constexpr size_t kMaxRequestBody = 1 << 20;
 
 class ApiServer {
  public:
@@ -36,25 +43,16 @@ class ApiServer {
 
  private:
   ApiServer(Fd listener, SandboxManager& m, PolicyService& p, EgressService& e, Logger& log,
-            std::function<void()> on_shutdown)
-      : listener_(std::move(listener)), manager_(m), policy_(p), egress_(e), log_(log),
-        on_shutdown_(std::move(on_shutdown)) {}
-  /// Routes under /v1/policy; `parts` starts after "policy".
-  std::string policy_route(const std::string& method, const std::vector<std::string>& parts,
-                           const std::string& body, int& status);
-  /// GET /v1/policy/log: the JSON array of entries, newest first.
-  Result<std::string> log_query(const std::string& query);
-  /// GET /v1/policy/log/stream: writes the response itself, one JSON entry
-  /// per chunk, until the client goes away or the server stops.
-  void log_stream(int fd, const std::string& query);
+            std::function<void()> on_shutdown);
+  /// Serves one connection's requests until it closes or is taken over.
   void serve(int fd);
 
   Fd listener_;
-  SandboxManager& manager_;
-  PolicyService& policy_;
-  EgressService& egress_;
   Logger& log_;
   std::function<void()> on_shutdown_;
+  SandboxRoutes sandbox_routes_;
+  PolicyRoutes policy_routes_;
+  ApiRouter router_;
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
   std::set<int> conns_;

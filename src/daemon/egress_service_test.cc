@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "daemon/fake_guest.h"
+#include "support/loopback_server.h"
 
 namespace sbx::daemon {
 namespace {
@@ -24,39 +25,9 @@ using testing::kGuestChannel;
 constexpr const char* kForward = R"({"kind":"egress","mode":"forward"})";
 
 // A loopback server that echoes each connection until EOF, then closes it.
-class EchoServer {
+class EchoServer : public sbx::testing::LoopbackServer {
  public:
-  EchoServer() {
-    fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(fd_.get(), 8), 0);
-    socklen_t len = sizeof a;
-    getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    t_ = std::thread([this] {
-      for (;;) {
-        int c = ::accept(fd_.get(), nullptr, nullptr);
-        if (c < 0) return;
-        Fd conn(c);
-        char buf[4096];
-        ssize_t n;
-        while ((n = ::read(c, buf, sizeof buf)) > 0) (void)write_all(c, std::string_view(buf, n));
-      }
-    });
-  }
-  ~EchoServer() {
-    ::shutdown(fd_.get(), SHUT_RDWR);
-    t_.join();
-  }
-  uint16_t port() const { return port_; }
-
- private:
-  Fd fd_;
-  uint16_t port_ = 0;
-  std::thread t_;
+  EchoServer() : LoopbackServer(sbx::testing::echo_until_eof) {}
 };
 
 // A standard query for `name`, type A, with id 0x1234.

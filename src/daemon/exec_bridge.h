@@ -12,8 +12,8 @@ namespace sbx::daemon {
 
 /// Runs until the command exits or either side goes away. `pending` holds
 /// bytes the HTTP parser read past the request. If the client disconnects
-/// first, the command is killed.
-void bridge_exec(int client_fd, std::string pending, std::shared_ptr<GuestChannel> ch,
-                 Logger& log);
+/// first, the command is killed. `client_fd` stays the caller's; it is shut
+/// down when this returns.
+void bridge_exec(int client_fd, std::string pending, std::shared_ptr<GuestChannel> ch, Logger& log);
 
 }  // namespace sbx::daemon

@@ -1,7 +1,11 @@
 #include "daemon/fake_guest.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <unistd.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "proto/messages.h"
@@ -14,7 +18,7 @@ using proto::FrameType;
 bool FakeGuest::handshake() {
   char buf[4096];
   for (;;) {
-    ssize_t n = ::read(fd_.get(), buf, sizeof buf);
+    ssize_t n = read_chunk(buf, sizeof buf);
     if (n <= 0) return false;
     decoder_.feed(std::string_view(buf, static_cast<size_t>(n)));
     if (!decoder_.resync(FrameType::kHello)) continue;
@@ -43,8 +47,9 @@ proto::Frame FakeGuest::next() {
       if ((*f)->type == FrameType::kHello) continue;
       return **f;
     }
-    ssize_t n = ::read(fd_.get(), buf, sizeof buf);
-    if (n <= 0) return proto::Frame{0, FrameType::kClose, "eof"};
+    ssize_t n = read_chunk(buf, sizeof buf);
+    if (n < 0) return proto::Frame{0, FrameType::kClose, "timeout"};
+    if (n == 0) return proto::Frame{0, FrameType::kClose, "eof"};
     decoder_.feed(std::string_view(buf, static_cast<size_t>(n)));
   }
 }
@@ -103,6 +108,47 @@ bool FakeGuest::wait_close(uint32_t channel) {
   }
 }
 
+ssize_t FakeGuest::read_chunk(char* buf, size_t size) {
+  pollfd p{fd_.get(), POLLIN, 0};
+  for (;;) {
+    int rc = ::poll(&p, 1, static_cast<int>(read_timeout_.count()));
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc == 0) return -1;
+    if (rc < 0) return 0;
+    ssize_t n = ::read(fd_.get(), buf, size);
+    if (n < 0 && errno == EINTR) continue;
+    return n < 0 ? 0 : n;
+  }
+}
+
+// --- For the hostile-guest tests.
+
+bool FakeGuest::raw(std::string_view bytes) { return write_all(fd_.get(), bytes).ok(); }
+
+GuestChannel::Event next_event_within(GuestChannel& ch, std::chrono::milliseconds limit,
+                                      bool* timed_out) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  *timed_out = false;
+  // A watchdog aborts the channel, which ends a blocked next_event().
+  std::thread watchdog([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    if (!cv.wait_for(lock, limit, [&] { return done; })) {
+      *timed_out = true;
+      ch.abort();
+    }
+  });
+  auto e = ch.next_event();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    done = true;
+  }
+  cv.notify_all();
+  watchdog.join();
+  return e;
+}
+
 LinkPair::~LinkPair() {
   if (link) link->close();
 }
@@ -114,7 +160,8 @@ LinkPair connect_fake_guest(Logger& log) {
   p.guest = std::make_unique<FakeGuest>(std::move(sp->second));
   bool shook = false;
   std::thread t([&] { shook = p.guest->handshake(); });
-  auto link = AgentLink::handshake(std::move(sp->first), 5s, [] { return true; }, log);
+  auto link = AgentLink::handshake(
+      std::move(sp->first), 5s, [] { return true; }, log);
   t.join();
   if (link && shook) p.link = *link;
   return p;

@@ -3,6 +3,7 @@
 // path, GuestStream and the egress service. Not part of sandboxd.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -23,7 +24,9 @@ class FakeGuest {
   /// Writes one frame (false if the socket is gone).
   bool send(uint32_t channel, proto::FrameType type, std::string_view payload);
   /// The next frame from the daemon; a CLOSE on channel 0 with payload "eof"
-  /// when the socket closed. Blocks.
+  /// when the socket closed, or "timeout" when nothing came within
+  /// read_timeout() (so that a daemon that goes silent fails a test
+  /// instead of hanging it).
   proto::Frame next();
   /// The next frame that is not a WINDOW (credit is not what most tests
   /// look at); WINDOW bytes seen on the way are added to window_bytes().
@@ -40,10 +43,23 @@ class FakeGuest {
   /// Skips frames until CLOSE on `channel` (false if the socket ended first).
   bool wait_close(uint32_t channel);
 
+  // --- For the hostile-guest tests (tests/security): misbehaving on purpose.
+
+  /// Writes `bytes` as they are, frames or not (false if the socket is gone).
+  bool raw(std::string_view bytes);
+  /// How long handshake() and next() wait for the daemon's next bytes.
+  void set_read_timeout(std::chrono::milliseconds t) { read_timeout_ = t; }
+  std::chrono::milliseconds read_timeout() const { return read_timeout_; }
+
  private:
+  /// One read of the socket within read_timeout_: bytes read, 0 on EOF or
+  /// error, -1 on timeout.
+  ssize_t read_chunk(char* buf, size_t size);
+
   Fd fd_;
   proto::FrameDecoder decoder_;
   uint64_t window_bytes_ = 0;
+  std::chrono::milliseconds read_timeout_{std::chrono::seconds(30)};
 };
 
 /// An AgentLink whose other end is a FakeGuest.
@@ -57,6 +73,11 @@ struct LinkPair {
 };
 /// Connects a link to a fresh fake guest (handshake done). Empty link on failure.
 LinkPair connect_fake_guest(Logger& log);
+
+/// `ch.next_event()`, but a channel that stays silent for `limit` is aborted
+/// (its event is then kError "aborted") and `*timed_out` is set.
+GuestChannel::Event next_event_within(GuestChannel& ch, std::chrono::milliseconds limit,
+                                      bool* timed_out);
 
 /// The first guest-opened channel id.
 inline constexpr uint32_t kGuestChannel = proto::kGuestChannelBit | 1;

@@ -23,12 +23,12 @@ Result<size_t> GuestStream::read(char* buf, size_t n) {
         eof_ = true;
         break;
       case K::kStderr:
-        // Egress channels carry one byte stream; DATA_ERR is a guest bug.
-        error_ = "unexpected DATA_ERR on an egress channel";
+        // These channels carry one byte stream; DATA_ERR is a guest bug.
+        error_ = "unexpected DATA_ERR on a byte-stream channel";
         abort();
         break;
       case K::kError:
-        error_ = e.data.empty() ? "egress channel failed" : e.data;
+        error_ = e.data.empty() ? "guest channel failed" : e.data;
         break;
     }
   }

@@ -1,5 +1,6 @@
-// A net::ClientStream over an egress channel the guest opened: what
-// EgressProxy reads and writes when it serves a connection from the VM.
+// A net::ClientStream over a byte-stream channel of the agent link: an
+// egress channel the guest opened (what EgressProxy serves) or a tcp
+// channel the host opened (a published port's guest end).
 #pragma once
 
 #include <atomic>
@@ -7,7 +8,7 @@
 #include <string>
 
 #include "daemon/agent_link.h"
-#include "net/egress_proxy.h"
+#include "net/client_stream.h"
 
 namespace sbx::daemon {
 
@@ -24,7 +25,8 @@ class GuestStream : public net::ClientStream {
   GuestStream& operator=(const GuestStream&) = delete;
 
   /// Pops DATA (keeping the rest of a chunk for the next call) and returns
-  /// its credit to the guest; 0 once the guest sent EOF or CLOSE.
+  /// its credit to the guest as the bytes leave; 0 once the guest sent EOF
+  /// or CLOSE.
   Result<size_t> read(char* buf, size_t n) override;
   /// DATA within the guest's credit, in chunks of at most proto::kDataChunk.
   Result<void> write(std::string_view data) override;

@@ -17,6 +17,7 @@
 #include "daemon/egress_service.h"
 #include "daemon/sandbox_manager.h"
 #include "daemon/store.h"
+#include "daemon/vm_launcher.h"
 #include "sbx_version.h"
 
 using namespace sbx;
@@ -108,7 +109,8 @@ int main(int argc, char** argv) {
   }
   // Declared after the services it calls into, so it goes first: its
   // destructor detaches the links still up, through the hooks below.
-  daemon::SandboxManager manager(cfg, std::move(*store), log);
+  daemon::SandboxManager manager(cfg, std::move(*store),
+                                 std::make_unique<daemon::VmLauncher>(cfg, log), log);
   log.info("sandboxd " SBX_VERSION " starting (pid " + std::to_string(getpid()) + ")");
   manager.set_on_link_up([&](const std::string& name, bool deny_network,
                              const std::shared_ptr<daemon::AgentLink>& link) {

@@ -1,10 +1,9 @@
 #include "daemon/policy_service.h"
 
-#include <nlohmann/json.hpp>
+#include <algorithm>
 
 #include "base/child_process.h"
 #include "base/strings.h"
-#include "daemon/sandbox_manager.h"
 #include "image/apt_sources.h"
 #include "net/address.h"
 #include "net/hostname.h"
@@ -56,23 +55,20 @@ const net::PresetInputs& PolicyService::inputs() {
   return *inputs_;
 }
 
-Result<std::string> PolicyService::list_json() {
+Result<proto::PolicyListing> PolicyService::listing() {
   auto preset = store_->preset();
   if (!preset) return preset.error();
   auto rules = store_->list();
   if (!rules) return rules.error();
-  nlohmann::json out;
-  out["preset"] = net::preset_name(*preset);
-  out["rules"] = nlohmann::json::array();
+  proto::PolicyListing out;
+  out.preset = net::preset_name(*preset);
   for (auto& r : *rules)
-    out["rules"].push_back({{"id", r.id},
-                            {"scope", r.sandbox.empty() ? "global" : r.sandbox},
-                            {"action", net::action_name(r.action)},
-                            {"resource", r.resource.to_string()}});
-  out["builtin"] = nlohmann::json::array();
+    out.rules.push_back(proto::PolicyRule{r.id, r.sandbox.empty() ? "global" : r.sandbox,
+                                          std::string(net::action_name(r.action)),
+                                          r.resource.to_string()});
   for (auto& r : net::preset_rules(*preset, inputs()))
-    out["builtin"].push_back(std::string(net::action_name(r.action)) + " " + r.resource.to_string());
-  return out.dump();
+    out.builtin.push_back(std::string(net::action_name(r.action)) + " " + r.resource.to_string());
+  return out;
 }
 
 Result<std::vector<int64_t>> PolicyService::add(const std::string& sandbox, net::Action action,

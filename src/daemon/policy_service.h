@@ -13,6 +13,7 @@
 #include "base/result.h"
 #include "net/policy.h"
 #include "net/policy_store.h"
+#include "proto/api.h"
 
 namespace sbx::daemon {
 
@@ -21,9 +22,8 @@ class PolicyService {
   /// Opens (creating) the policy database at `path`.
   static Result<std::unique_ptr<PolicyService>> open(const std::string& path, Logger& log);
 
-  /// {"preset": "...", "rules": [{"id","scope","action","resource"}...],
-  ///  "builtin": ["...", ...]} — the user's rules and what the preset adds.
-  Result<std::string> list_json();
+  /// The user's rules and what the preset adds (GET /v1/policy).
+  Result<proto::PolicyListing> listing();
   /// Adds comma-separated resources; `sandbox` empty = global.
   Result<std::vector<int64_t>> add(const std::string& sandbox, net::Action action,
                                    const std::string& resources);

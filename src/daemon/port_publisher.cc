@@ -9,7 +9,7 @@
 
 #include <cerrno>
 
-#include "daemon/sandbox_manager.h"
+#include "daemon/guest_stream.h"
 
 namespace sbx::daemon {
 
@@ -31,11 +31,16 @@ Result<Fd> bind_tcp(const std::string& ip, uint16_t port) {
     int e = errno;
     std::string where = ip + ":" + std::to_string(port);
     if (e == EADDRINUSE)
-      return err(kConflict, "host port " + where + " is already in use; pick another, e.g. "
-                            "--publish OTHER_PORT:SANDBOX_PORT, or leave the host port out to get a free one");
+      return err(
+          kConflict,
+          "host port " + where +
+              " is already in use; pick another, e.g. "
+              "--publish OTHER_PORT:SANDBOX_PORT, or leave the host port out to get a free one");
     if (e == EACCES)
-      return err(kBadRequest, "host port " + std::to_string(port) +
-                                  " is privileged (below 1024) and sandboxd is not root; use a port of 1024 or more");
+      return err(
+          kBadRequest,
+          "host port " + std::to_string(port) +
+              " is privileged (below 1024) and sandboxd is not root; use a port of 1024 or more");
     if (e == EADDRNOTAVAIL)
       return err(kBadRequest, "host IP " + ip + " is not an address of this machine");
     return errno_error("bind " + where, e);
@@ -54,8 +59,10 @@ Result<std::unique_ptr<PortPublisher>> PortPublisher::bind(const proto::PortMapp
   if (bound.host_ip.empty()) bound.host_ip = "127.0.0.1";
   if (m.host_port != 0) {
     if (m.host_port < 1024 && ::geteuid() != 0)
-      return err(kBadRequest, "host port " + std::to_string(m.host_port) +
-                                  " is privileged (below 1024) and sandboxd is not root; use a port of 1024 or more");
+      return err(
+          kBadRequest,
+          "host port " + std::to_string(m.host_port) +
+              " is privileged (below 1024) and sandboxd is not root; use a port of 1024 or more");
     auto fd = bind_tcp(bound.host_ip, m.host_port);
     if (!fd) return fd.error();
     return std::unique_ptr<PortPublisher>(new PortPublisher(std::move(*fd), bound, log));
@@ -68,7 +75,8 @@ Result<std::unique_ptr<PortPublisher>> PortPublisher::bind(const proto::PortMapp
     }
     if (fd.error().code != kConflict) return fd.error();
   }
-  return err(kConflict, "no free host port from " + std::to_string(kFirstEphemeralPort) + " upwards");
+  return err(kConflict,
+             "no free host port from " + std::to_string(kFirstEphemeralPort) + " upwards");
 }
 
 PortPublisher::~PortPublisher() {
@@ -76,11 +84,9 @@ PortPublisher::~PortPublisher() {
   ::shutdown(listener_.get(), SHUT_RDWR);
   if (acceptor_.joinable()) acceptor_.join();
   std::unique_lock l(mu_);
-  for (int fd : clients_) ::shutdown(fd, SHUT_RDWR);
-  auto chans = channels_;
-  l.unlock();
-  for (auto& ch : chans) ch->abort();
-  l.lock();
+  // Under mu_: a relay unregisters (under mu_) before it is destroyed.
+  for (net::Relay* r : relays_) r->cancel();
+  // Connections still opening their guest end see stopping_ and give up.
   idle_.wait(l, [&] { return active_ == 0; });
 }
 
@@ -95,74 +101,39 @@ void PortPublisher::accept_loop() {
     if (::poll(&p, 1, 200) <= 0) continue;
     int c = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0) continue;
+    Fd client(c);
     int one = 1;
     ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     std::lock_guard l(mu_);
     ++active_;
-    clients_.insert(c);
-    std::thread([this, c] {
-      relay(Fd(c));
+    std::thread([this, client = std::move(client)]() mutable {
+      serve_connection(std::move(client));
       std::lock_guard g(mu_);
-      clients_.erase(c);
       --active_;
       idle_.notify_all();
     }).detach();
   }
 }
 
-void PortPublisher::relay(Fd client) {
-  std::string where = std::to_string(mapping_.host_port) + "->" + std::to_string(mapping_.sandbox_port);
+void PortPublisher::serve_connection(Fd client) {
+  std::string where =
+      std::to_string(mapping_.host_port) + "->" + std::to_string(mapping_.sandbox_port);
   auto ch = link_->open_tcp(proto::TcpConnectRequest{"127.0.0.1", mapping_.sandbox_port}, 15s);
   if (!ch) {
     log_.info("port " + where + ": " + ch.error().message);
     return;  // closing the client tells it nothing listens there
   }
+  net::FdStream host(std::move(client));
+  GuestStream guest(std::move(*ch));  // aborts the channel when dropped
+  net::Relay relay(host, guest, proto::kDataChunk);
   {
     std::lock_guard l(mu_);
-    if (stopping_) {
-      (*ch)->abort();
-      return;
-    }
-    channels_.insert(*ch);
+    if (stopping_) return;
+    relays_.insert(&relay);
   }
-  auto channel = *ch;
-  // Client -> guest, on its own thread; write_stdin waits for guest credit.
-  std::thread up([&] {
-    char buf[proto::kDataChunk];
-    for (;;) {
-      ssize_t n = ::read(client.get(), buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        channel->abort();  // reset by the client
-        return;
-      }
-      if (n == 0) {
-        (void)channel->close_stdin();
-        return;
-      }
-      if (!channel->write_stdin(std::string_view(buf, static_cast<size_t>(n)))) return;
-    }
-  });
-  using K = GuestChannel::Event::Kind;
-  for (;;) {
-    auto e = channel->next_event();
-    if (e.kind == K::kStdout || e.kind == K::kStderr) {
-      if (!write_all(client.get(), e.data)) {
-        channel->abort();
-        break;
-      }
-      channel->consumed(e.data.size());
-    } else if (e.kind == K::kEof) {
-      ::shutdown(client.get(), SHUT_WR);
-    } else {
-      break;  // closed, aborted or the link went down
-    }
-  }
-  // Wake the reader if the client is still sending.
-  ::shutdown(client.get(), SHUT_RDWR);
-  up.join();
+  (void)relay.run();
   std::lock_guard l(mu_);
-  channels_.erase(channel);
+  relays_.erase(&relay);
 }
 
 }  // namespace sbx::daemon

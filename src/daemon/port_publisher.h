@@ -1,7 +1,7 @@
 // One published port: a listener on the host that relays each accepted
-// connection through a tcp channel of the agent link to a port inside the
-// guest. Credit flows end to end, so a slow reader on either side slows its
-// own connection only.
+// connection (net::Relay) through a tcp channel of the agent link to a port
+// inside the guest. Credit flows end to end, so a slow reader on either side
+// slows its own connection only.
 #pragma once
 
 #include <atomic>
@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/result.h"
 #include "daemon/agent_link.h"
+#include "net/relay.h"
 #include "proto/api.h"
 
 namespace sbx::daemon {
@@ -42,7 +43,8 @@ class PortPublisher {
   PortPublisher(Fd fd, proto::PortMapping m, Logger& log)
       : listener_(std::move(fd)), mapping_(std::move(m)), log_(log) {}
   void accept_loop();
-  void relay(Fd client);
+  /// Opens the guest end and relays until the connection is over.
+  void serve_connection(Fd client);
 
   Fd listener_;
   proto::PortMapping mapping_;
@@ -52,9 +54,8 @@ class PortPublisher {
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
   std::condition_variable idle_;
-  std::set<int> clients_;
-  std::set<std::shared_ptr<GuestChannel>> channels_;
-  int active_ = 0;
+  std::set<net::Relay*> relays_;  // running relays, cancelled on unpublish
+  int active_ = 0;                // connection threads still running
 };
 
 }  // namespace sbx::daemon

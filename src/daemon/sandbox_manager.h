@@ -1,66 +1,40 @@
 // The sandbox state machine: create, start, stop, remove, exec. Owns the
-// store, the running VMs and their agent links. Every state change of a
-// sandbox happens here, under that sandbox's lock.
+// store, the running guests and their agent links. Every state change of a
+// sandbox happens here, under that sandbox's lock. Booting and the files of
+// a sandbox are the Launcher's; published ports are recorded by PortTable.
 #pragma once
 
-#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/log.h"
-#include "base/paths.h"
 #include "base/result.h"
 #include "daemon/agent_link.h"
+#include "daemon/create_request.h"
+#include "daemon/daemon_config.h"
+#include "daemon/launcher.h"
+#include "daemon/port_table.h"
 #include "daemon/store.h"
 #include "proto/api.h"
 #include "proto/messages.h"
 
-namespace sbx::vm {
-class VmProcess;
-}
-
 namespace sbx::daemon {
-
-/// Settings the daemon reads once at start-up.
-struct DaemonConfig {
-  Paths paths;
-  std::string agent_binary;   ///< static sbx-agent for the initramfs
-  std::string accel;          ///< "", "auto", "kvm", "tcg" (SBX_ACCEL)
-  std::string workspace_fs = "9p";  ///< "9p" or "virtiofs" (SBX_WORKSPACE_FS)
-  std::chrono::milliseconds boot_timeout{std::chrono::minutes(3)};
-  /// A first boot whose console shows no agent line this long is restarted
-  /// (SBX_SILENT_BOOT_TIMEOUT, seconds).
-  std::chrono::milliseconds silent_boot_timeout{std::chrono::seconds(30)};
-  uint64_t disk_bytes = 20ull << 30;
-  uint64_t docker_bytes = 10ull << 30;
-};
-
-/// Host facts used for defaults; injectable for tests.
-struct HostFacts {
-  uint64_t memory_bytes = 0;
-  int cores = 1;
-  static HostFacts probe();
-};
-
-/// Default memory: 50% of the host, clamped to 512 MiB..32 GiB.
-uint64_t default_memory(const HostFacts& h);
-/// Largest memory a sandbox may ask for: max(75% of the host, 512 MiB).
-uint64_t max_memory(const HostFacts& h);
-/// Encodes a path for the kernel command line (no spaces; %XX escapes).
-std::string cmdline_escape(std::string_view path);
 
 class SandboxManager {
  public:
+  /// sandboxd's manager: boots QEMU VMs through a VmLauncher.
   SandboxManager(DaemonConfig cfg, std::unique_ptr<Store> store, Logger& log);
+  /// A manager over any launcher (tests run guests without QEMU).
+  SandboxManager(DaemonConfig cfg, std::unique_ptr<Store> store, std::unique_ptr<Launcher> launcher,
+                 Logger& log, HostFacts host = HostFacts::probe());
   ~SandboxManager();
 
   /// Reconciles stored state with reality after a daemon (re)start:
-  /// re-adopts QEMU processes that still run, marks the others.
+  /// re-adopts guests that still run, marks the others failed.
   void recover();
 
   Result<proto::SandboxInfo> create(const proto::CreateRequest& req);
@@ -70,10 +44,9 @@ class SandboxManager {
   Result<proto::SandboxInfo> stop(const std::string& name);
   Result<void> remove(const std::string& name, bool force);
   /// Starts the sandbox if needed, fills in the default user and working
-  /// directory, and opens the command. `fail_code` gets 126/127 when the
-  /// command itself cannot run.
-  Result<std::shared_ptr<GuestChannel>> exec(const std::string& name,
-                                            proto::ExecRequest req, int* fail_code);
+  /// directory, and opens the command. When the command itself cannot run
+  /// the error's exit_code is 126/127.
+  Result<std::shared_ptr<GuestChannel>> exec(const std::string& name, proto::ExecRequest req);
   /// Called with a sandbox's name after it has been removed (rm, reset,
   /// prune), for state kept elsewhere (its policy rules). Set before use.
   void set_on_removed(std::function<void(const std::string&)> f) { on_removed_ = std::move(f); }
@@ -111,36 +84,36 @@ class SandboxManager {
 
  private:
   struct Running;
-  struct Artifacts {
-    std::string kernel, initrd, template_image, template_id;
-  };
 
   std::shared_ptr<std::mutex> lock_for(const std::string& name);
+  std::shared_ptr<Running> running(const std::string& name);
   Result<SandboxRecord> load(const std::string& name);
   /// load() plus refresh_locked(): the record as the live VM has it. The
   /// caller holds the sandbox's lock.
   Result<SandboxRecord> load_current_locked(const std::string& name);
-  Result<Artifacts> prepare_artifacts();
   Result<void> start_locked(SandboxRecord& rec);
   Result<void> stop_locked(SandboxRecord& rec, bool graceful);
-  /// Checks that a "running" record still has a live VM; updates it if not.
+  /// Checks that a running record still has a live guest; updates it if not.
   void refresh_locked(SandboxRecord& rec);
+  /// Closes a guest's link and forgets it (the guest itself is the caller's).
+  void drop_locked(const std::string& name, Running& run);
+  /// Records why a sandbox has no VM any more.
+  void mark_failed_locked(SandboxRecord& rec, const std::string& why);
   proto::SandboxInfo to_info(const SandboxRecord& rec) const;
-  std::string sandbox_dir(const std::string& name) const;
-  std::string runtime_dir(const std::string& name) const;
   Result<void> save(const SandboxRecord& rec);
   /// Binds the stored ports of a running sandbox (failures are logged and
   /// reported in its error text; the sandbox keeps running).
   void open_ports_locked(SandboxRecord& rec, Running& run);
-  /// Registers a VM whose agent answered, opens its ports, saves "running".
-  void mark_running_locked(SandboxRecord& rec, const std::shared_ptr<Running>& run);
+  /// Registers a guest whose agent answered, opens its ports, saves "running".
+  void mark_running_locked(SandboxRecord& rec, LiveGuest guest);
   Result<proto::PortMapping> publish_locked(SandboxRecord& rec, proto::PortMapping m);
 
   DaemonConfig cfg_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<Launcher> launcher_;
   Logger& log_;
   HostFacts host_;
-  uint64_t tsc_khz_ = 0;
+  PortTable port_table_;
 
   std::mutex mu_;  // guards the maps below
   std::map<std::string, std::shared_ptr<std::mutex>> locks_;
@@ -150,8 +123,6 @@ class SandboxManager {
   LinkUpFn on_link_up_;
   std::function<void(const std::string&)> on_link_down_;
   std::mutex create_mu_;  // creation reserves names and directories
-  std::mutex artifacts_mu_;
-  std::optional<Artifacts> artifacts_;
 };
 
 }  // namespace sbx::daemon

@@ -7,19 +7,8 @@
 namespace sbx::daemon {
 namespace {
 
-TEST(Defaults, MemoryIsHalfOfHostClamped) {
-  EXPECT_EQ(default_memory({16ull << 30, 4}), 8ull << 30);
-  EXPECT_EQ(default_memory({512ull << 20, 1}), 512ull << 20);
-  EXPECT_EQ(default_memory({256ull << 30, 64}), 32ull << 30);
-  EXPECT_EQ(max_memory({16ull << 30, 4}), 12ull << 30);
-  EXPECT_EQ(max_memory({256ull << 20, 1}), 512ull << 20);
-}
-
-TEST(Cmdline, EscapesSpacesAndSpecials) {
-  EXPECT_EQ(cmdline_escape("/home/u/my project"), "/home/u/my%20project");
-  EXPECT_EQ(cmdline_escape("/a\"b=c"), "/a%22b%3Dc");
-  EXPECT_EQ(cmdline_escape("/plain/path-1_2.x"), "/plain/path-1_2.x");
-}
+// The defaults (create_request_test.cc) and the kernel command line
+// (vm_launcher_test.cc) are tested beside their code now.
 
 class ManagerTest : public ::testing::Test {
  protected:

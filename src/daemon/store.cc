@@ -27,7 +27,7 @@ SandboxRecord read_row(const Stmt& s) {
   r.template_id = s.text(6);
   r.user = s.text(7);
   r.created_at = s.text(8);
-  r.status = s.text(9);
+  r.status = parse_status(s.text(9));
   r.qemu_pid = s.i64(10);
   r.virtiofsd_pid = s.i64(11);
   r.last_error = s.text(12);
@@ -46,7 +46,7 @@ void bind_row(Stmt& s, const SandboxRecord& r) {
   s.bind(7, r.template_id);
   s.bind(8, r.user);
   s.bind(9, r.created_at);
-  s.bind(10, r.status);
+  s.bind(10, std::string(status_name(r.status)));
   s.bind(11, r.qemu_pid);
   s.bind(12, r.virtiofsd_pid);
   s.bind(13, r.last_error);

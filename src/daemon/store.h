@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "daemon/sandbox_status.h"
 #include "proto/api.h"
 
 namespace sbx::daemon {
@@ -28,7 +29,8 @@ struct SandboxRecord {
   std::string template_id;
   std::string user;        ///< default user for exec and run
   std::string created_at;  ///< RFC 3339 UTC
-  std::string status;      ///< created|starting|running|stopping|stopped|failed
+  /// What the daemon last knew; stored by name (status_name).
+  SandboxStatus status = SandboxStatus::kStopped;
   int64_t qemu_pid = 0;
   int64_t virtiofsd_pid = 0;
   std::string last_error;

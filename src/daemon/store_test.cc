@@ -18,7 +18,7 @@ SandboxRecord sample(const std::string& name) {
   r.template_id = "t1";
   r.user = "agent";
   r.created_at = "2026-11-28T00:00:00Z";
-  r.status = "stopped";
+  r.status = SandboxStatus::kStopped;
   return r;
 }
 
@@ -33,11 +33,11 @@ TEST(Store, InsertGetUpdateRemove) {
   ASSERT_TRUE(g.ok() && g->has_value());
   EXPECT_EQ((*g)->memory_bytes, 1ull << 30);
   auto rec = **g;
-  rec.status = "running";
+  rec.status = SandboxStatus::kRunning;
   rec.qemu_pid = 1234;
   ASSERT_TRUE(s.update(rec).ok());
   EXPECT_EQ((*s.get("a"))->qemu_pid, 1234);
-  EXPECT_EQ((*s.get("a"))->status, "running");
+  EXPECT_EQ((*s.get("a"))->status, SandboxStatus::kRunning);
   ASSERT_TRUE(s.remove("a").ok());
   EXPECT_FALSE(s.get("a")->has_value());
 }

@@ -14,6 +14,7 @@
 #include "image/apt_sources.h"
 #include "image/file_lock.h"
 #include "image/sha256.h"
+#include "image/template_cache.h"
 
 namespace sbx::image {
 namespace {
@@ -218,12 +219,12 @@ Result<TemplateArtifacts> ensure_shell_template(const std::string& cache_dir,
                                                 ProgressFn progress) {
   auto in = shell_inputs();
   if (!in) return in.error().wrap("template 'shell'");
-  std::string tdir = cache_dir + "/templates";
+  std::string tdir = templates_dir(cache_dir);
   if (auto r = make_dirs(tdir); !r) return r.error();
   auto abs = absolute_path(tdir);
   if (!abs) return abs.error();
   tdir = *abs;
-  std::string name = "shell-" + in->id.substr(0, 16);
+  std::string name = template_dir_name("shell", in->id);
   std::string dir = tdir + "/" + name;
   if (auto t = load_cached(dir, in->id); t) return t;
 

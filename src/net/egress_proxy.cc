@@ -1,41 +1,13 @@
 #include "net/egress_proxy.h"
 
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <cerrno>
-#include <thread>
-
 #include "net/hostname.h"
 #include "net/http_parser.h"
+#include "net/relay.h"
 #include "net/tls_sni.h"
 
 namespace sbx::net {
 
 namespace {
-
-// send() with MSG_NOSIGNAL: a peer that went away must be an error value,
-// never a SIGPIPE that takes the daemon down.
-Result<void> send_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("send");
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return ok();
-}
-
-Result<size_t> recv_some(int fd, char* buf, size_t n) {
-  while (true) {
-    ssize_t r = ::recv(fd, buf, n, 0);
-    if (r >= 0) return static_cast<size_t>(r);
-    if (errno != EINTR) return errno_error("recv");
-  }
-}
 
 std::string simple_response(int code, const char* reason, const std::string& body) {
   return "HTTP/1.1 " + std::to_string(code) + " " + reason +
@@ -62,11 +34,6 @@ std::string display_host(const std::string& host) {
 }
 
 }  // namespace
-
-Result<size_t> FdStream::read(char* buf, size_t n) { return recv_some(fd_.get(), buf, n); }
-Result<void> FdStream::write(std::string_view data) { return send_all(fd_.get(), data); }
-void FdStream::shutdown_write() { ::shutdown(fd_.get(), SHUT_WR); }
-void FdStream::abort() { ::shutdown(fd_.get(), SHUT_RDWR); }
 
 const char* kind_name(ConnectionKind k) {
   return k == ConnectionKind::kForward ? "forward" : "transparent";
@@ -221,9 +188,8 @@ ConnectionSummary EgressProxy::serve(ClientStream& client, const ConnectionInfo&
     if (!d.allowed) {
       (void)client.write(forbidden_response(s.host, req.port, d.rule));
     } else {
-      (void)client.write(simple_response(502, "Bad Gateway",
-                                         "sbx proxy: cannot reach " + s.host + ": " +
-                                             connect_error + "\n"));
+      (void)client.write(simple_response(
+          502, "Bad Gateway", "sbx proxy: cannot reach " + s.host + ": " + connect_error + "\n"));
     }
     return s;
   }
@@ -235,23 +201,30 @@ ConnectionSummary EgressProxy::serve(ClientStream& client, const ConnectionInfo&
       return s;
     }
   }
+  FdStream up(std::move(*upstream));
   if (!req.upstream_prefix.empty()) {
-    if (auto w = send_all(upstream->get(), req.upstream_prefix); !w) {
+    if (auto w = up.write(req.upstream_prefix); !w) {
       s.error = w.error().message;
       if (log_) log_->finish(s.log_id, 0, 0, s.error);
       return s;
     }
     s.bytes_up += req.upstream_prefix.size();
   }
-  relay(client, *upstream, s);
+  // Guest EOF half-closes upstream and the answer keeps flowing; only the
+  // upstream -> guest direction's failure is the connection's error.
+  Relay relay(client, up, opts_.relay_buffer);
+  Relay::Stats r = relay.run();
+  s.bytes_up += r.a_to_b.bytes;
+  s.bytes_down = r.b_to_a.bytes;
+  s.error = r.b_to_a.error;
   if (log_) log_->finish(s.log_id, s.bytes_up, s.bytes_down, s.error);
   return s;
 }
 
 Result<Fd> EgressProxy::open_upstream(const Policy& policy, const ConnectionInfo& info,
-                                      const std::string& host,
-                                      const std::optional<IpAddress>& ip, uint16_t port,
-                                      Decision& decision, std::string& connect_error) {
+                                      const std::string& host, const std::optional<IpAddress>& ip,
+                                      uint16_t port, Decision& decision,
+                                      std::string& connect_error) {
   decision = decide(policy, info.sandbox, Target{host, ip, port});
   if (!decision.allowed) return err("denied");
   // Which address(es) to connect to: a literal as given, else our own lookup.
@@ -299,56 +272,6 @@ Result<Fd> EgressProxy::open_upstream(const Policy& policy, const ConnectionInfo
     return err("denied");
   }
   return fd;
-}
-
-void EgressProxy::relay(ClientStream& client, Fd& upstream, ConnectionSummary& s) {
-  std::atomic<uint64_t> up{0};
-  std::atomic<bool> up_failed{false};
-  const size_t bufsize = opts_.relay_buffer;
-  int ufd = upstream.get();
-  // Guest -> upstream on a helper thread; upstream -> guest here.
-  std::thread t([&] {
-    std::string buf(bufsize, '\0');
-    while (true) {
-      auto n = client.read(buf.data(), buf.size());
-      if (!n || *n == 0) {
-        // EOF: half-close upstream and keep the other direction open.
-        // Error: tear the upstream down so our read below returns.
-        ::shutdown(ufd, n ? SHUT_WR : SHUT_RDWR);
-        if (!n) up_failed = true;
-        return;
-      }
-      if (!send_all(ufd, std::string_view(buf.data(), *n))) {
-        up_failed = true;
-        ::shutdown(ufd, SHUT_RDWR);
-        client.abort();
-        return;
-      }
-      up += *n;
-    }
-  });
-  std::string buf(bufsize, '\0');
-  while (true) {
-    auto n = recv_some(ufd, buf.data(), buf.size());
-    if (!n) {
-      s.error = n.error().message;
-      client.abort();
-      break;
-    }
-    if (*n == 0) {
-      client.shutdown_write();
-      break;
-    }
-    if (auto w = client.write(std::string_view(buf.data(), *n)); !w) {
-      s.error = w.error().message;
-      ::shutdown(ufd, SHUT_RDWR);
-      client.abort();
-      break;
-    }
-    s.bytes_down += *n;
-  }
-  t.join();
-  s.bytes_up += up;
 }
 
 }  // namespace sbx::net

@@ -15,40 +15,13 @@
 #include "base/fd.h"
 #include "base/result.h"
 #include "net/address.h"
+#include "net/client_stream.h"
 #include "net/dns_names.h"
 #include "net/network_log.h"
 #include "net/policy.h"
 #include "net/resolver.h"
 
 namespace sbx::net {
-
-/// A connected, blocking byte stream from the guest.
-class ClientStream {
- public:
-  virtual ~ClientStream() = default;
-  /// Reads up to `n` bytes into `buf`; 0 means EOF (the guest half-closed).
-  virtual Result<size_t> read(char* buf, size_t n) = 0;
-  /// Writes all of `data`.
-  virtual Result<void> write(std::string_view data) = 0;
-  /// Half-close: the guest sees EOF; reading continues.
-  virtual void shutdown_write() = 0;
-  /// Tears the stream down. Must make a read() blocked in another thread
-  /// return (with EOF or an error): the relay relies on it.
-  virtual void abort() = 0;
-};
-
-/// A ClientStream over a socket (socketpair in tests, or a unix/TCP socket).
-class FdStream : public ClientStream {
- public:
-  explicit FdStream(Fd fd) : fd_(std::move(fd)) {}
-  Result<size_t> read(char* buf, size_t n) override;
-  Result<void> write(std::string_view data) override;
-  void shutdown_write() override;
-  void abort() override;
-
- private:
-  Fd fd_;
-};
 
 /// How the guest handed us the connection.
 enum class ConnectionKind {
@@ -112,7 +85,6 @@ class EgressProxy {
   Result<Fd> open_upstream(const Policy& policy, const ConnectionInfo& info,
                            const std::string& host, const std::optional<IpAddress>& ip,
                            uint16_t port, Decision& decision, std::string& connect_error);
-  void relay(ClientStream& client, Fd& upstream, ConnectionSummary& s);
 
   std::function<std::shared_ptr<const Policy>()> policy_;
   Resolver& resolver_;

@@ -11,49 +11,13 @@
 #include <mutex>
 #include <thread>
 
+#include "support/loopback_server.h"
+
 namespace sbx::net {
 namespace {
 
-// A loopback server running `handler` for each accepted connection.
-class Server {
- public:
-  explicit Server(std::function<void(int)> handler) : handler_(std::move(handler)) {
-    fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(::listen(fd_.get(), 8), 0);
-    socklen_t len = sizeof a;
-    getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    t_ = std::thread([this] {
-      while (true) {
-        int c = ::accept(fd_.get(), nullptr, nullptr);
-        if (c < 0) return;
-        Fd conn(c);
-        handler_(conn.get());
-      }
-    });
-  }
-  ~Server() {
-    ::shutdown(fd_.get(), SHUT_RDWR);
-    t_.join();
-  }
-  uint16_t port() const { return port_; }
-
- private:
-  Fd fd_;
-  uint16_t port_ = 0;
-  std::function<void(int)> handler_;
-  std::thread t_;
-};
-
-void echo(int fd) {
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) (void)write_all(fd, std::string_view(buf, n));
-}
+using Server = sbx::testing::LoopbackServer;
+using sbx::testing::echo_until_eof;
 
 std::string read_all(int fd) {
   std::string out;
@@ -124,7 +88,7 @@ class EgressProxyTest : public ::testing::Test {
 };
 
 TEST_F(EgressProxyTest, ConnectAllowedRelaysBothWaysAndCountsBytes) {
-  Server up(echo);
+  Server up(echo_until_eof);
   std::string p = std::to_string(up.port());
   set_rules({"api.test:" + p, "127.0.0.1:" + p});
   auto [out, s] = run(forward(), "CONNECT api.test:" + p + " HTTP/1.1\r\nHost: x\r\n\r\nhello");
@@ -144,14 +108,14 @@ TEST_F(EgressProxyTest, ConnectAllowedRelaysBothWaysAndCountsBytes) {
 }
 
 TEST_F(EgressProxyTest, ConcurrentLargeTransfersKeepExactCounts) {
-  // The echo server serves connections one after another; give each
-  // connection its own server so the relays really run concurrently.
+  // Each connection gets its own server (and port and rule), so the relays
+  // really run concurrently.
   constexpr int kConns = 8;
   constexpr size_t kBytes = 1 << 20;
   std::vector<std::unique_ptr<Server>> servers;
   std::vector<std::string> allow;
   for (int i = 0; i < kConns; ++i) {
-    servers.push_back(std::make_unique<Server>(echo));
+    servers.push_back(std::make_unique<Server>(echo_until_eof));
     std::string p = std::to_string(servers.back()->port());
     allow.push_back("api.test:" + p);
     allow.push_back("127.0.0.1:" + p);
@@ -271,7 +235,7 @@ TEST_F(EgressProxyTest, TransparentTlsDecidesOnSni) {
 }
 
 TEST_F(EgressProxyTest, TransparentRawTcpUsesOriginalAddress) {
-  Server up(echo);
+  Server up(echo_until_eof);
   std::string p = std::to_string(up.port());
   set_rules({"127.0.0.1:" + p});
   ConnectionInfo info{"s1", ConnectionKind::kTransparent, parse_ip("127.0.0.1"), up.port()};
@@ -286,7 +250,7 @@ TEST_F(EgressProxyTest, TransparentRawTcpUsesOriginalAddress) {
 }
 
 TEST_F(EgressProxyTest, TransparentRawTcpIsDecidedByTheNameItsAddressCameFrom) {
-  Server up(echo);
+  Server up(echo_until_eof);
   std::string p = std::to_string(up.port());
   resolver_.add("git.test", {*parse_ip("127.0.0.1")});
   DnsNameCache names;
@@ -329,7 +293,7 @@ TEST_F(EgressProxyTest, TransparentHttpUsesHostHeader) {
 
 TEST_F(EgressProxyTest, UpstreamFailureGives502) {
   uint16_t dead_port;
-  { Server tmp(echo); dead_port = tmp.port(); }
+  { Server tmp(echo_until_eof); dead_port = tmp.port(); }
   std::string p = std::to_string(dead_port);
   set_rules({"api.test:" + p, "127.0.0.1:" + p});
   auto [out, s] = run(forward(), "CONNECT api.test:" + p + " HTTP/1.1\r\n\r\n");

@@ -7,21 +7,12 @@
 
 #include <thread>
 
+#include "support/loopback_server.h"
+
 namespace sbx::net {
 namespace {
 
-// A listening loopback socket on an ephemeral port.
-std::pair<Fd, uint16_t> listen_loopback() {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  EXPECT_EQ(::listen(fd.get(), 8), 0);
-  socklen_t len = sizeof a;
-  getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
-  return {std::move(fd), ntohs(a.sin_port)};
-}
+using sbx::testing::LoopbackServer;
 
 std::string read_head(int fd) {
   std::string head;
@@ -72,31 +63,32 @@ TEST(ProxySettings, ParsesEnvAndNoProxy) {
 }
 
 TEST(UpstreamConnector, DirectConnectToCheckedAddress) {
-  auto [lfd, port] = listen_loopback();
+  LoopbackServer server;  // accepts and closes
+  ASSERT_TRUE(server.ok());
+  const uint16_t port = server.port();
   StaticResolver r;
   UpstreamConnector c(ProxySettings{}, r);
   EXPECT_FALSE(c.via_proxy("x.com", 443));
   auto fd = c.connect_direct(*parse_ip("127.0.0.1"), port);
   ASSERT_TRUE(fd.ok()) << fd.error().message;
-  Fd accepted(::accept(lfd.get(), nullptr, nullptr));
-  EXPECT_TRUE(accepted.valid());
-  lfd.reset();
+  EXPECT_TRUE(server.wait_accepted(1));
+  server.stop();
   EXPECT_FALSE(c.connect_direct(*parse_ip("127.0.0.1"), port).ok());  // refused
 }
 
 TEST(UpstreamConnector, TunnelsThroughConnectProxy) {
-  auto [lfd, port] = listen_loopback();
   std::string seen;
   // A tiny CONNECT proxy: checks the request, says 200, then echoes.
-  std::thread proxy([&, l = lfd.get()] {
-    Fd c(::accept(l, nullptr, nullptr));
-    seen = read_head(c.get());
+  LoopbackServer proxy([&](int c) {
+    seen = read_head(c);
     std::string ok = "HTTP/1.1 200 Connection Established\r\n\r\n";
-    (void)write_all(c.get(), ok);
+    (void)write_all(c, ok);
     char buf[64];
-    ssize_t n = ::read(c.get(), buf, sizeof buf);
-    if (n > 0) (void)write_all(c.get(), std::string_view(buf, static_cast<size_t>(n)));
+    ssize_t n = ::read(c, buf, sizeof buf);
+    if (n > 0) (void)write_all(c, std::string_view(buf, static_cast<size_t>(n)));
   });
+  ASSERT_TRUE(proxy.ok());
+  const uint16_t port = proxy.port();
   StaticResolver r;
   r.add("proxy.test", {*parse_ip("127.0.0.1")});
   auto settings = ProxySettings::from_env(
@@ -107,7 +99,7 @@ TEST(UpstreamConnector, TunnelsThroughConnectProxy) {
   ASSERT_TRUE(fd.ok()) << fd.error().message;
   ASSERT_TRUE(write_all(fd->get(), "ping").ok());
   auto back = read_some(fd->get(), 64);
-  proxy.join();
+  proxy.stop();
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, "ping");
   EXPECT_EQ(seen.rfind("CONNECT api.example.com:443 HTTP/1.1\r\n", 0), 0u) << seen;
@@ -115,18 +107,18 @@ TEST(UpstreamConnector, TunnelsThroughConnectProxy) {
 }
 
 TEST(UpstreamConnector, ReportsProxyRefusal) {
-  auto [lfd, port] = listen_loopback();
-  std::thread proxy([l = lfd.get()] {
-    Fd c(::accept(l, nullptr, nullptr));
-    read_head(c.get());
-    (void)write_all(c.get(), "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+  LoopbackServer proxy([](int c) {
+    read_head(c);
+    (void)write_all(c, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
   });
+  ASSERT_TRUE(proxy.ok());
+  const uint16_t port = proxy.port();
   StaticResolver r;
   auto settings =
       ProxySettings::from_env({{"https_proxy", "http://127.0.0.1:" + std::to_string(port)}});
   UpstreamConnector c(settings, r);
   auto fd = c.connect_via_proxy("blocked.example", 443);
-  proxy.join();
+  proxy.stop();
   ASSERT_FALSE(fd.ok());
   EXPECT_NE(fd.error().message.find("403 Forbidden"), std::string::npos) << fd.error().message;
 }

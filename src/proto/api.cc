@@ -14,20 +14,6 @@ using nlohmann::json;
 namespace {
 
 
-// Reads `key` into `out` when present and of the right type; a present value
-// of the wrong type is an error.
-template <class T>
-Result<void> field(const json& j, const char* key, T& out) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return ok();
-  try {
-    out = it->get<T>();
-  } catch (const json::exception&) {
-    return err(std::string("field '") + key + "' has the wrong type");
-  }
-  return ok();
-}
-
 json port_json(const PortMapping& p) {
   return {{"host_ip", p.host_ip}, {"host_port", p.host_port},
           {"sandbox_port", p.sandbox_port}, {"proto", p.proto}};
@@ -53,8 +39,8 @@ json info_json(const SandboxInfo& s) {
 Result<PortMapping> port_from(const json& pj) {
   if (!pj.is_object()) return err("port: not an object");
   PortMapping p;
-  for (auto r : {field(pj, "host_ip", p.host_ip), field(pj, "host_port", p.host_port),
-                 field(pj, "sandbox_port", p.sandbox_port), field(pj, "proto", p.proto)})
+  for (auto r : {json_field(pj, "host_ip", p.host_ip), json_field(pj, "host_port", p.host_port),
+                 json_field(pj, "sandbox_port", p.sandbox_port), json_field(pj, "proto", p.proto)})
     if (!r) return r.error().wrap("port");
   if (p.proto != "tcp") return err("port: only tcp is supported, not '" + p.proto + "'");
   return p;
@@ -63,12 +49,12 @@ Result<PortMapping> port_from(const json& pj) {
 Result<SandboxInfo> info_from(const json& j) {
   if (!j.is_object()) return err("sandbox: not an object");
   SandboxInfo s;
-  for (auto r : {field(j, "name", s.name), field(j, "agent", s.agent),
-                 field(j, "status", s.status), field(j, "workspace", s.workspace),
-                 field(j, "memory_bytes", s.memory_bytes), field(j, "cpus", s.cpus),
-                 field(j, "disk_bytes", s.disk_bytes), field(j, "template", s.template_id),
-                 field(j, "created_at", s.created_at), field(j, "error", s.error),
-                 field(j, "deny_network", s.deny_network)})
+  for (auto r : {json_field(j, "name", s.name), json_field(j, "agent", s.agent),
+                 json_field(j, "status", s.status), json_field(j, "workspace", s.workspace),
+                 json_field(j, "memory_bytes", s.memory_bytes), json_field(j, "cpus", s.cpus),
+                 json_field(j, "disk_bytes", s.disk_bytes), json_field(j, "template", s.template_id),
+                 json_field(j, "created_at", s.created_at), json_field(j, "error", s.error),
+                 json_field(j, "deny_network", s.deny_network)})
     if (!r) return r.error().wrap("sandbox");
   auto it = j.find("ports");
   if (it != j.end() && it->is_array()) {
@@ -84,20 +70,20 @@ Result<SandboxInfo> info_from(const json& j) {
 }  // namespace
 
 std::string to_json(const VersionInfo& v) {
-  return json{{"version", v.version}, {"api", v.api}, {"git", v.git}}.dump();
+  return dump_json(json{{"version", v.version}, {"api", v.api}, {"git", v.git}});
 }
 
 Result<VersionInfo> parse_version_info(std::string_view text) {
   auto j = parse_json_object(text, "version info");
   if (!j) return j.error();
   VersionInfo v;
-  for (auto r : {field(*j, "version", v.version), field(*j, "api", v.api),
-                 field(*j, "git", v.git)})
+  for (auto r : {json_field(*j, "version", v.version), json_field(*j, "api", v.api),
+                 json_field(*j, "git", v.git)})
     if (!r) return r.error().wrap("version info");
   return v;
 }
 
-std::string to_json(const SandboxInfo& s) { return info_json(s).dump(); }
+std::string to_json(const SandboxInfo& s) { return dump_json(info_json(s)); }
 
 Result<SandboxInfo> parse_sandbox_info(std::string_view text) {
   auto j = parse_json_object(text, "sandbox");
@@ -108,7 +94,7 @@ Result<SandboxInfo> parse_sandbox_info(std::string_view text) {
 std::string to_json(const std::vector<SandboxInfo>& list) {
   json arr = json::array();
   for (auto& s : list) arr.push_back(info_json(s));
-  return json{{"sandboxes", arr}}.dump();
+  return dump_json(json{{"sandboxes", arr}});
 }
 
 Result<std::vector<SandboxInfo>> parse_sandbox_list(std::string_view text) {
@@ -128,23 +114,22 @@ Result<std::vector<SandboxInfo>> parse_sandbox_list(std::string_view text) {
 std::string to_json(const CreateRequest& r) {
   json ports = json::array();
   for (auto& p : r.ports) ports.push_back(port_json(p));
-  return json{{"name", r.name},       {"agent", r.agent},
+  return dump_json(json{{"name", r.name},       {"agent", r.agent},
               {"workspace", r.workspace}, {"memory_bytes", r.memory_bytes},
               {"cpus", r.cpus},       {"start", r.start},
               {"ports", ports},       {"docker_bytes", r.docker_bytes},
-              {"deny_network", r.deny_network}}
-      .dump();
+              {"deny_network", r.deny_network}});
 }
 
 Result<CreateRequest> parse_create_request(std::string_view text) {
   auto j = parse_json_object(text, "create request");
   if (!j) return j.error();
   CreateRequest r;
-  for (auto x : {field(*j, "name", r.name), field(*j, "agent", r.agent),
-                 field(*j, "workspace", r.workspace),
-                 field(*j, "memory_bytes", r.memory_bytes), field(*j, "cpus", r.cpus),
-                 field(*j, "start", r.start), field(*j, "docker_bytes", r.docker_bytes),
-                 field(*j, "deny_network", r.deny_network)})
+  for (auto x : {json_field(*j, "name", r.name), json_field(*j, "agent", r.agent),
+                 json_field(*j, "workspace", r.workspace),
+                 json_field(*j, "memory_bytes", r.memory_bytes), json_field(*j, "cpus", r.cpus),
+                 json_field(*j, "start", r.start), json_field(*j, "docker_bytes", r.docker_bytes),
+                 json_field(*j, "deny_network", r.deny_network)})
     if (!x) return x.error().wrap("create request");
   if (auto it = j->find("ports"); it != j->end() && !it->is_null()) {
     if (!it->is_array() || it->size() > 256) return err("create request: bad 'ports'");
@@ -161,14 +146,14 @@ Result<CreateRequest> parse_create_request(std::string_view text) {
 std::string to_json(const ApiError& e) {
   json j = {{"message", e.message}};
   if (e.exit_code) j["exit_code"] = e.exit_code;
-  return j.dump();
+  return dump_json(j);
 }
 
 Result<ApiError> parse_api_error(std::string_view text) {
   auto j = parse_json_object(text, "error");
   if (!j) return j.error();
   ApiError e;
-  for (auto r : {field(*j, "message", e.message), field(*j, "exit_code", e.exit_code)})
+  for (auto r : {json_field(*j, "message", e.message), json_field(*j, "exit_code", e.exit_code)})
     if (!r) return r.error().wrap("error");
   return e;
 }
@@ -265,7 +250,7 @@ std::string format_port(const PortMapping& p) {
          "/" + p.proto;
 }
 
-std::string to_json(const PortMapping& p) { return port_json(p).dump(); }
+std::string to_json(const PortMapping& p) { return dump_json(port_json(p)); }
 
 Result<PortMapping> parse_port_mapping(std::string_view text) {
   auto j = parse_json_object(text, "port");
@@ -276,7 +261,7 @@ Result<PortMapping> parse_port_mapping(std::string_view text) {
 std::string to_json(const std::vector<PortMapping>& ports) {
   json arr = json::array();
   for (auto& p : ports) arr.push_back(port_json(p));
-  return json{{"ports", arr}}.dump();
+  return dump_json(json{{"ports", arr}});
 }
 
 Result<std::vector<PortMapping>> parse_port_list(std::string_view text) {
@@ -294,19 +279,219 @@ Result<std::vector<PortMapping>> parse_port_list(std::string_view text) {
 }
 
 std::string to_json(const PruneResult& r) {
-  return json{{"sandboxes", r.sandboxes}, {"artifacts", r.artifacts}, {"bytes", r.bytes},
-              {"dry_run", r.dry_run}}
-      .dump();
+  return dump_json(json{{"sandboxes", r.sandboxes}, {"artifacts", r.artifacts}, {"bytes", r.bytes},
+              {"dry_run", r.dry_run}});
 }
 
 Result<PruneResult> parse_prune_result(std::string_view text) {
   auto j = parse_json_object(text, "prune result");
   if (!j) return j.error();
   PruneResult r;
-  for (auto x : {field(*j, "sandboxes", r.sandboxes), field(*j, "artifacts", r.artifacts),
-                 field(*j, "bytes", r.bytes), field(*j, "dry_run", r.dry_run)})
+  for (auto x : {json_field(*j, "sandboxes", r.sandboxes), json_field(*j, "artifacts", r.artifacts),
+                 json_field(*j, "bytes", r.bytes), json_field(*j, "dry_run", r.dry_run)})
     if (!x) return x.error().wrap("prune result");
   return r;
+}
+
+namespace {
+
+// Parses an object and runs every field reader in `read`; the first failure
+// is wrapped in `what`.
+template <class T, class Read>
+Result<T> parse_object(std::string_view text, const char* what, Read read) {
+  auto j = parse_json_object(text, what);
+  if (!j) return j.error();
+  T out;
+  if (auto r = read(*j, out); !r) return r.error().wrap(what);
+  return out;
+}
+
+// The first failure among field reads, or ok.
+Result<void> all(std::initializer_list<Result<void>> reads) {
+  for (auto& r : reads)
+    if (!r) return r;
+  return ok();
+}
+
+json log_entry_json(const NetworkLogEntry& e) {
+  return {{"id", e.id},           {"time_ms", e.time_ms},
+          {"sandbox", e.sandbox}, {"host", e.host},
+          {"port", e.port},       {"kind", e.kind},
+          {"method", e.method},   {"path", e.path},
+          {"rule", e.rule},       {"verdict", e.allowed ? "allow" : "deny"},
+          {"bytes_up", e.bytes_up}, {"bytes_down", e.bytes_down},
+          {"finished", e.finished}, {"error", e.error}};
+}
+
+Result<void> log_entry_from(const json& j, NetworkLogEntry& e) {
+  if (!j.is_object()) return err("not an object");
+  std::string verdict;
+  if (auto r = all({json_field(j, "id", e.id), json_field(j, "time_ms", e.time_ms),
+                    json_field(j, "sandbox", e.sandbox), json_field(j, "host", e.host),
+                    json_field(j, "port", e.port), json_field(j, "kind", e.kind),
+                    json_field(j, "method", e.method), json_field(j, "path", e.path),
+                    json_field(j, "rule", e.rule), json_required(j, "verdict", verdict),
+                    json_field(j, "bytes_up", e.bytes_up),
+                    json_field(j, "bytes_down", e.bytes_down),
+                    json_field(j, "finished", e.finished), json_field(j, "error", e.error)});
+      !r)
+    return r;
+  if (verdict != "allow" && verdict != "deny")
+    return err("field 'verdict' must be \"allow\" or \"deny\", not \"" + verdict + "\"");
+  e.allowed = verdict == "allow";
+  return ok();
+}
+
+}  // namespace
+
+std::string to_json(const ResetResult& r) { return dump_json(json{{"removed", r.removed}}); }
+
+Result<ResetResult> parse_reset_result(std::string_view text) {
+  return parse_object<ResetResult>(text, "reset result", [](const json& j, ResetResult& r) {
+    return json_required(j, "removed", r.removed);
+  });
+}
+
+std::string to_json(const PolicyListing& l) {
+  json rules = json::array();
+  for (auto& r : l.rules)
+    rules.push_back(
+        {{"id", r.id}, {"scope", r.scope}, {"action", r.action}, {"resource", r.resource}});
+  return dump_json(json{{"preset", l.preset}, {"rules", rules}, {"builtin", l.builtin}});
+}
+
+Result<PolicyListing> parse_policy_listing(std::string_view text) {
+  return parse_object<PolicyListing>(
+      text, "policy listing", [](const json& j, PolicyListing& l) -> Result<void> {
+        if (auto r = all({json_required(j, "preset", l.preset),
+                          json_field(j, "builtin", l.builtin)});
+            !r)
+          return r;
+        auto it = j.find("rules");
+        if (it == j.end() || it->is_null()) return ok();
+        if (!it->is_array()) return err("field 'rules' has the wrong type");
+        for (auto& rj : *it) {
+          if (!rj.is_object()) return err("field 'rules' holds a non-object");
+          PolicyRule r;
+          if (auto x = all({json_required(rj, "id", r.id), json_field(rj, "scope", r.scope),
+                            json_required(rj, "action", r.action),
+                            json_required(rj, "resource", r.resource)});
+              !x)
+            return x.error().wrap("rule");
+          l.rules.push_back(std::move(r));
+        }
+        return ok();
+      });
+}
+
+std::string to_json(const PolicyRuleRequest& r) {
+  return dump_json(
+      json{{"action", r.action}, {"sandbox", r.sandbox}, {"resources", r.resources}});
+}
+
+Result<PolicyRuleRequest> parse_policy_rule_request(std::string_view text) {
+  return parse_object<PolicyRuleRequest>(
+      text, "policy rule request", [](const json& j, PolicyRuleRequest& r) {
+        return all({json_required(j, "action", r.action), json_field(j, "sandbox", r.sandbox),
+                    json_required(j, "resources", r.resources)});
+      });
+}
+
+std::string to_json(const PolicyRuleAdded& r) { return dump_json(json{{"ids", r.ids}}); }
+
+Result<PolicyRuleAdded> parse_policy_rule_added(std::string_view text) {
+  return parse_object<PolicyRuleAdded>(text, "policy rule answer",
+                                       [](const json& j, PolicyRuleAdded& r) {
+                                         return json_required(j, "ids", r.ids);
+                                       });
+}
+
+std::string to_json(const PolicyRemoveRequest& r) {
+  json j = {{"sandbox", r.sandbox}};
+  if (r.id > 0)
+    j["id"] = r.id;
+  else
+    j["resource"] = r.resource;
+  return dump_json(j);
+}
+
+Result<PolicyRemoveRequest> parse_policy_remove_request(std::string_view text) {
+  return parse_object<PolicyRemoveRequest>(
+      text, "policy remove request", [](const json& j, PolicyRemoveRequest& r) -> Result<void> {
+        if (auto x = all({json_field(j, "id", r.id), json_field(j, "resource", r.resource),
+                          json_field(j, "sandbox", r.sandbox)});
+            !x)
+          return x;
+        if (r.id < 0) return err("field 'id' must be positive");
+        if ((r.id > 0) == !r.resource.empty())
+          return err("give exactly one of field 'id' and field 'resource'");
+        return ok();
+      });
+}
+
+std::string to_json(const PolicyRemoved& r) { return dump_json(json{{"removed", r.removed}}); }
+
+Result<PolicyRemoved> parse_policy_removed(std::string_view text) {
+  return parse_object<PolicyRemoved>(text, "policy remove answer",
+                                     [](const json& j, PolicyRemoved& r) {
+                                       return json_required(j, "removed", r.removed);
+                                     });
+}
+
+std::string to_json(const PolicyInitRequest& r) { return dump_json(json{{"preset", r.preset}}); }
+
+Result<PolicyInitRequest> parse_policy_init_request(std::string_view text) {
+  return parse_object<PolicyInitRequest>(text, "policy init request",
+                                         [](const json& j, PolicyInitRequest& r) {
+                                           return json_required(j, "preset", r.preset);
+                                         });
+}
+
+std::string to_json(const PolicyCheckRequest& r) {
+  return dump_json(json{{"sandbox", r.sandbox}, {"target", r.target}});
+}
+
+Result<PolicyCheckRequest> parse_policy_check_request(std::string_view text) {
+  return parse_object<PolicyCheckRequest>(
+      text, "policy check request", [](const json& j, PolicyCheckRequest& r) {
+        return all({json_field(j, "sandbox", r.sandbox), json_required(j, "target", r.target)});
+      });
+}
+
+std::string to_json(const PolicyDecision& d) {
+  return dump_json(json{{"allowed", d.allowed}, {"rule", d.rule}, {"rule_id", d.rule_id}});
+}
+
+Result<PolicyDecision> parse_policy_decision(std::string_view text) {
+  return parse_object<PolicyDecision>(
+      text, "policy decision", [](const json& j, PolicyDecision& d) {
+        return all({json_required(j, "allowed", d.allowed), json_field(j, "rule", d.rule),
+                    json_field(j, "rule_id", d.rule_id)});
+      });
+}
+
+std::string to_json(const NetworkLogEntry& e) { return dump_json(log_entry_json(e)); }
+
+Result<NetworkLogEntry> parse_network_log_entry(std::string_view text) {
+  return parse_object<NetworkLogEntry>(text, "network log entry", log_entry_from);
+}
+
+std::string to_json(const std::vector<NetworkLogEntry>& log) {
+  json arr = json::array();
+  for (auto& e : log) arr.push_back(log_entry_json(e));
+  return dump_json(arr);
+}
+
+Result<std::vector<NetworkLogEntry>> parse_network_log(std::string_view text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_array()) return err("malformed network log: not a JSON array");
+  std::vector<NetworkLogEntry> out;
+  for (auto& ej : j) {
+    NetworkLogEntry e;
+    if (auto r = log_entry_from(ej, e); !r) return r.error().wrap("network log entry");
+    out.push_back(std::move(e));
+  }
+  return out;
 }
 
 Result<void> validate_sandbox_name(std::string_view name) {

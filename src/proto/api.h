@@ -23,19 +23,21 @@
 //          port from 49152) -> 201 PortMapping as bound
 //   POST   /v1/sandboxes/NAME/ports/unpublish  PortMapping (sandbox_port 0:
 //          any) -> {"ports": [removed...]} (404 when nothing matched)
-//   POST   /v1/reset                        -> {"removed": [names]}: every
-//          sandbox stopped and deleted
+//   POST   /v1/reset                        -> ResetResult: every sandbox
+//          stopped and deleted
 //   POST   /v1/prune[?dry_run=1]            -> PruneResult
-//   GET    /v1/policy                      -> {"preset", "rules": [...], "builtin": [...]}
-//   POST   /v1/policy/{rules,remove,init,reset,check}  (see daemon/api_server.cc)
+//   GET    /v1/policy                      -> PolicyListing
+//   POST   /v1/policy/rules   PolicyRuleRequest -> 201 PolicyRuleAdded
+//   POST   /v1/policy/remove  PolicyRemoveRequest -> PolicyRemoved
+//   POST   /v1/policy/init    PolicyInitRequest -> {}
+//   POST   /v1/policy/reset                -> {}
+//   POST   /v1/policy/check   PolicyCheckRequest -> PolicyDecision
+//          (a "sandbox" in a policy request must exist: 404 otherwise)
 //   GET    /v1/policy/log[?sandbox=NAME&limit=N&blocked=1]
-//          -> [LogEntry...] newest first (limit 1..10000, default 100; 404
-//          for an unknown sandbox). LogEntry: {"id", "time_ms", "sandbox",
-//          "host", "port", "kind": "forward|transparent|dns", "method",
-//          "path", "rule", "verdict": "allow|deny", "bytes_up",
-//          "bytes_down", "finished", "error"}
+//          -> [NetworkLogEntry...] newest first (limit 1..10000, default
+//          100; 404 for an unknown sandbox)
 //   GET    /v1/policy/log/stream[?sandbox=NAME]
-//          -> 200, chunked application/x-ndjson: one LogEntry per line as
+//          -> 200, chunked application/x-ndjson: one NetworkLogEntry per line as
 //          decisions are made and connections end (a finished connection
 //          comes again with its byte counts), until the client goes away
 //          or the daemon stops. A slow reader loses the oldest events.
@@ -138,6 +140,113 @@ struct ApiError {
 };
 std::string to_json(const ApiError& e);
 Result<ApiError> parse_api_error(std::string_view json);
+
+/// POST /v1/reset: the sandboxes stopped and removed.
+struct ResetResult {
+  std::vector<std::string> removed;
+};
+std::string to_json(const ResetResult& r);
+Result<ResetResult> parse_reset_result(std::string_view json);
+
+// ---- Policy routes (/v1/policy...) ----
+
+/// One user rule, as `sbx policy ls` lists it.
+struct PolicyRule {
+  int64_t id = 0;
+  std::string scope;     ///< "global", or the sandbox's name
+  std::string action;    ///< "allow" or "deny"
+  std::string resource;  ///< e.g. "*.example.com:443"
+};
+
+/// GET /v1/policy: the user's rules and what the preset adds.
+struct PolicyListing {
+  std::string preset;                ///< "balanced", "deny-all", ...
+  std::vector<PolicyRule> rules;
+  std::vector<std::string> builtin;  ///< the preset's rules, "allow RESOURCE"
+};
+std::string to_json(const PolicyListing& l);
+Result<PolicyListing> parse_policy_listing(std::string_view json);
+
+/// POST /v1/policy/rules: adds comma-separated resources.
+struct PolicyRuleRequest {
+  std::string action;     ///< "allow" or "deny" (required)
+  std::string sandbox;    ///< empty: a global rule
+  std::string resources;  ///< required
+};
+std::string to_json(const PolicyRuleRequest& r);
+Result<PolicyRuleRequest> parse_policy_rule_request(std::string_view json);
+
+/// 201 answer to PolicyRuleRequest: the new rules' ids.
+struct PolicyRuleAdded {
+  std::vector<int64_t> ids;
+};
+std::string to_json(const PolicyRuleAdded& r);
+Result<PolicyRuleAdded> parse_policy_rule_added(std::string_view json);
+
+/// POST /v1/policy/remove: by id, or by resource in the sandbox's scope
+/// (exactly one of the two).
+struct PolicyRemoveRequest {
+  int64_t id = 0;  ///< 0: remove by resource
+  std::string resource;
+  std::string sandbox;  ///< scope of `resource`; empty: global
+};
+std::string to_json(const PolicyRemoveRequest& r);
+Result<PolicyRemoveRequest> parse_policy_remove_request(std::string_view json);
+
+/// Answer to PolicyRemoveRequest.
+struct PolicyRemoved {
+  uint64_t removed = 0;
+};
+std::string to_json(const PolicyRemoved& r);
+Result<PolicyRemoved> parse_policy_removed(std::string_view json);
+
+/// POST /v1/policy/init: sets the default policy.
+struct PolicyInitRequest {
+  std::string preset;  ///< required
+};
+std::string to_json(const PolicyInitRequest& r);
+Result<PolicyInitRequest> parse_policy_init_request(std::string_view json);
+
+/// POST /v1/policy/check: what a connection to `target` would get.
+struct PolicyCheckRequest {
+  std::string sandbox;  ///< empty: global rules only
+  std::string target;   ///< "host", "host:port", an IP... (required)
+};
+std::string to_json(const PolicyCheckRequest& r);
+Result<PolicyCheckRequest> parse_policy_check_request(std::string_view json);
+
+/// Answer to PolicyCheckRequest.
+struct PolicyDecision {
+  bool allowed = false;
+  std::string rule;  ///< the rule that decided, as text
+  int64_t rule_id = 0;  ///< the user rule's id; 0 for a preset rule
+};
+std::string to_json(const PolicyDecision& d);
+Result<PolicyDecision> parse_policy_decision(std::string_view json);
+
+/// One entry of GET /v1/policy/log (an array of them) and of the
+/// /v1/policy/log/stream lines.
+struct NetworkLogEntry {
+  int64_t id = 0;
+  int64_t time_ms = 0;  ///< Unix epoch milliseconds
+  std::string sandbox;
+  std::string host;
+  uint16_t port = 0;
+  std::string kind;  ///< "forward", "transparent" or "dns"
+  std::string method;
+  std::string path;
+  std::string rule;
+  bool allowed = false;  ///< "verdict": "allow" / "deny"
+  uint64_t bytes_up = 0;
+  uint64_t bytes_down = 0;
+  bool finished = false;
+  std::string error;
+};
+std::string to_json(const NetworkLogEntry& e);
+Result<NetworkLogEntry> parse_network_log_entry(std::string_view json);
+/// The JSON array of GET /v1/policy/log.
+std::string to_json(const std::vector<NetworkLogEntry>& log);
+Result<std::vector<NetworkLogEntry>> parse_network_log(std::string_view json);
 
 /// Sandbox names: 1-63 chars of [a-z0-9_.-], starting with a letter or digit.
 Result<void> validate_sandbox_name(std::string_view name);

@@ -75,7 +75,7 @@ std::string to_json(const ExecRequest& r) {
   json j = {{"argv", r.argv}, {"env", r.env},   {"cwd", r.cwd},
             {"user", r.user}, {"tty", r.tty},   {"rows", r.rows},
             {"cols", r.cols}, {"detach", r.detach}};
-  return j.dump();
+  return dump_json(j);
 }
 
 Result<ExecRequest> parse_exec_request(std::string_view text) {
@@ -100,7 +100,7 @@ Result<ExecRequest> parse_exec_request(std::string_view text) {
 }
 
 std::string to_json(const TcpConnectRequest& r) {
-  return json{{"kind", "tcp"}, {"host", r.host}, {"port", r.port}}.dump();
+  return dump_json(json{{"kind", "tcp"}, {"host", r.host}, {"port", r.port}});
 }
 
 Result<std::string> open_kind(std::string_view text) {
@@ -131,7 +131,7 @@ std::string to_json(const EgressOpen& r) {
     j["ip"] = r.ip;
     j["port"] = r.port;
   }
-  return j.dump();
+  return dump_json(j);
 }
 
 Result<EgressOpen> parse_egress_open(std::string_view text) {
@@ -155,7 +155,7 @@ Result<EgressOpen> parse_egress_open(std::string_view text) {
 }
 
 std::string to_json(const ExitInfo& e) {
-  return json{{"exit_code", e.exit_code}, {"signal", e.signal}}.dump();
+  return dump_json(json{{"exit_code", e.exit_code}, {"signal", e.signal}});
 }
 
 Result<ExitInfo> parse_exit(std::string_view text) {
@@ -169,7 +169,7 @@ Result<ExitInfo> parse_exit(std::string_view text) {
 }
 
 std::string to_json(const OpenFailure& f) {
-  return json{{"error", f.error}, {"code", f.code}}.dump();
+  return dump_json(json{{"error", f.error}, {"code", f.code}});
 }
 
 Result<OpenFailure> parse_open_failure(std::string_view text) {
@@ -183,7 +183,7 @@ Result<OpenFailure> parse_open_failure(std::string_view text) {
 }
 
 std::string to_json(const ControlRequest& r) {
-  return json{{"id", r.id}, {"op", r.op}}.dump();
+  return dump_json(json{{"id", r.id}, {"op", r.op}});
 }
 
 Result<ControlRequest> parse_control_request(std::string_view text) {
@@ -200,7 +200,7 @@ Result<ControlRequest> parse_control_request(std::string_view text) {
 std::string to_json(const ControlResponse& r) {
   json body = json::parse(r.body.empty() ? "{}" : r.body, nullptr, false);
   if (body.is_discarded()) body = json::object();
-  return json{{"id", r.id}, {"ok", r.ok}, {"error", r.error}, {"body", body}}.dump();
+  return dump_json(json{{"id", r.id}, {"ok", r.ok}, {"error", r.error}, {"body", body}});
 }
 
 Result<ControlResponse> parse_control_response(std::string_view text) {
@@ -212,7 +212,7 @@ Result<ControlResponse> parse_control_response(std::string_view text) {
   SBX_CHECK(get_bool(*j, "ok", r.ok));
   SBX_CHECK(get_string(*j, "error", r.error));
   auto it = j->find("body");
-  r.body = (it != j->end() && it->is_object()) ? it->dump() : "{}";
+  r.body = (it != j->end() && it->is_object()) ? dump_json(*it) : "{}";
   return r;
 }
 

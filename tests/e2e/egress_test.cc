@@ -10,37 +10,31 @@
 #include <unistd.h>
 
 #include <chrono>
-
 #include <nlohmann/json.hpp>
 
 #include "base/child_process.h"
 #include "base/fd.h"
 #include "base/strings.h"
-#include "harness/harness.h"
 #include "harness/apt_mirror.h"
+#include "harness/sandbox_suite.h"
 
 namespace sbx::testing {
 namespace {
 
-class EgressTest : public ::testing::Test {
+class EgressTest : public SandboxSuite<EgressTest> {
+ public:
+  static SandboxOptions options() { return {.name = "net", .workspace = "egress-ws"}; }
+
  protected:
   static void SetUpTestSuite() {
-    env_ = new SbxEnv();
+    SandboxSuite::SetUpTestSuite();
     mirror_ = host_apt_mirror();
-    auto r = sbx({"create", "--name", "net", "--memory", "1g", "shell",
-                  env_->make_workspace("egress-ws")});
-    ok_ = r.code == 0;
-    if (!ok_) fprintf(stderr, "%s\n", r.all().c_str());
   }
-  static void TearDownTestSuite() { delete env_; }
   void SetUp() override {
-    ASSERT_TRUE(ok_);
+    SandboxSuite::SetUp();
     ASSERT_FALSE(mirror_.empty()) << "the host's apt has no Debian source to test with";
   }
 
-  static CmdResult guest(const std::string& script, const std::string& sandbox = "net") {
-    return sbx({"exec", "-u", "root", sandbox, "--", "sh", "-c", script});
-  }
   /// The log entries of sandbox `net` for `host`, oldest first.
   static std::vector<nlohmann::json> log_for(const std::string& host) {
     auto r = sbx({"policy", "log", "net", "--json", "--limit", "10000"});
@@ -54,9 +48,7 @@ class EgressTest : public ::testing::Test {
     return out;
   }
 
-  static inline SbxEnv* env_ = nullptr;
   static inline std::string mirror_;
-  static inline bool ok_ = false;
 };
 
 TEST_F(EgressTest, AptUpdateWorksUnderBalancedAndStopsAtADenyRule) {
@@ -82,8 +74,7 @@ TEST_F(EgressTest, AptUpdateWorksUnderBalancedAndStopsAtADenyRule) {
   // The 403's body names the rule and the command that would allow it.
   auto body = guest("curl -s http://" + mirror_ + "/");
   EXPECT_NE(body.out.find("deny " + mirror_), std::string::npos) << body.all();
-  EXPECT_NE(body.out.find("sbx policy allow network " + mirror_), std::string::npos)
-      << body.all();
+  EXPECT_NE(body.out.find("sbx policy allow network " + mirror_), std::string::npos) << body.all();
   auto last = log_for(mirror_);
   ASSERT_FALSE(last.empty());
   EXPECT_EQ(last.back().value("verdict", ""), "deny") << last.back().dump();
@@ -175,16 +166,46 @@ TEST_F(EgressTest, ProxyVariablesAndToolConfigurationAreSet) {
   ASSERT_EQ(env.code, 0) << env.all();
   EXPECT_NE(env.out.find("http://127.0.0.1:3128"), std::string::npos) << env.out;
   EXPECT_NE(env.out.find("localhost"), std::string::npos) << env.out;
-  auto files = guest("cat /etc/apt/apt.conf.d/90sbx-proxy /etc/pip.conf /etc/npmrc && "
-                     "git config --system http.proxy");
+  auto files = guest(
+      "cat /etc/apt/apt.conf.d/90sbx-proxy /etc/pip.conf /etc/npmrc && "
+      "git config --system http.proxy");
   ASSERT_EQ(files.code, 0) << files.all();
   EXPECT_NE(files.out.find("Acquire::http::Proxy"), std::string::npos) << files.out;
   EXPECT_NE(files.out.find("proxy"), std::string::npos) << files.out;
+  // Each tool's own view of its configuration, as the sandbox's user, names
+  // the agent's forward proxy listener. Where a tool is not in the template
+  // its file is read the way the tool reads it (an ini section for pip,
+  // key=value for npm), and the report says so.
+  const std::string kListener = "http://127.0.0.1:3128";
+  auto views =
+      sbx({"exec", "net", "--", "sh", "-c",
+           "echo git=$(git config --get http.proxy); "
+           "if python3 -m pip --version >/dev/null 2>&1; then "
+           "  echo pip_via=pip; echo pip=$(python3 -m pip config get global.proxy); "
+           "else echo pip_via=file; echo pip=$(python3 -c \"import configparser; "
+           "c=configparser.ConfigParser(); c.read('/etc/pip.conf'); "
+           "print(c.get('global', 'proxy', fallback=''))\"); fi; "
+           "if command -v npm >/dev/null; then "
+           "  echo npm_via=npm; echo npm=$(npm config get proxy); "
+           "  echo npm_https=$(npm config get https-proxy); "
+           "else echo npm_via=file; "
+           "  echo npm=$(sed -n 's/^proxy=//p' /etc/npmrc); "
+           "  echo npm_https=$(sed -n 's/^https-proxy=//p' /etc/npmrc); fi; "
+           // The listener itself: 127.0.0.1:3128 (0100007F:0C38) in LISTEN (0A).
+           "grep -q ' 0100007F:0C38 00000000:0000 0A ' /proc/net/tcp && echo listening=yes"});
+  ASSERT_EQ(views.code, 0) << views.all();
+  for (const char* key : {"git", "pip", "npm", "npm_https"}) {
+    std::string want = std::string("\n") + key + "=" + kListener + "\n";
+    EXPECT_NE(("\n" + views.out).find(want), std::string::npos)
+        << key << " does not use the agent's proxy: " << views.out;
+  }
+  EXPECT_NE(views.out.find("listening=yes"), std::string::npos)
+      << "nothing listens on the proxy address the tools are given: " << views.out;
 }
 
 TEST_F(EgressTest, DenyNetworkSandboxReachesNothing) {
   auto c = sbx({"create", "--name", "offline", "--memory", "768m", "--deny-network", "shell",
-                env_->make_workspace("offline-ws")});
+                env().make_workspace("offline-ws")});
   ASSERT_EQ(c.code, 0) << c.all();
   auto r = guest("curl -s -w '\\n%{http_code}' http://" + mirror_ + "/", "offline");
   EXPECT_NE(r.out.find("403"), std::string::npos) << r.all();

@@ -13,35 +13,18 @@
 
 #include "base/files.h"
 #include "base/strings.h"
-#include "harness/harness.h"
+#include "harness/sandbox_suite.h"
 
 namespace sbx::testing {
 namespace {
 
 namespace fs = std::filesystem;
 
-class LifecycleCliTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    env_ = new SbxEnv();
-    ws_ = env_->make_workspace("life-ws");
-    auto r = sbx({"create", "--name", "life", "--memory", "1g", "shell", ws_});
-    create_code_ = r.code;
-    if (r.code != 0) fprintf(stderr, "create failed:\n%s\n", r.all().c_str());
+class LifecycleCliTest : public SandboxSuite<LifecycleCliTest> {
+ public:
+  static SandboxOptions options() {
+    return {.name = "life", .workspace = "life-ws", .guest_user = ""};
   }
-  static void TearDownTestSuite() {
-    delete env_;
-    env_ = nullptr;
-  }
-  void SetUp() override { ASSERT_EQ(create_code_, 0) << "the suite's sandbox did not start"; }
-
-  static CmdResult in_guest(const std::string& script) {
-    return sbx({"exec", "life", "--", "sh", "-c", script});
-  }
-
-  static inline SbxEnv* env_ = nullptr;
-  static inline std::string ws_;
-  static inline int create_code_ = -1;
 };
 
 // Every entry below `root`, relative, with its type, mode and link target
@@ -66,7 +49,7 @@ std::map<std::string, std::string> describe_tree(const std::string& root) {
 }
 
 TEST_F(LifecycleCliTest, CpRoundTripsATreeWithModesAndSymlinks) {
-  std::string src = env_->root() + "/cp-src/tree";
+  std::string src = env().root() + "/cp-src/tree";
   ASSERT_TRUE(make_dirs(src + "/private"));
   ASSERT_TRUE(write_file_atomic(src + "/private/secret", "s3cret\n", 0600));
   ASSERT_EQ(::chmod((src + "/private").c_str(), 0750), 0);
@@ -80,8 +63,9 @@ TEST_F(LifecycleCliTest, CpRoundTripsATreeWithModesAndSymlinks) {
   // Host -> sandbox, to a new name outside the shared workspace.
   auto in = sbx({"cp", src, "life:/tmp/copied"});
   ASSERT_EQ(in.code, 0) << in.all();
-  auto g = in_guest("stat -c '%a %F %N' /tmp/copied/private /tmp/copied/private/secret "
-                    "/tmp/copied/run.sh /tmp/copied/link && /tmp/copied/run.sh");
+  auto g = guest(
+      "stat -c '%a %F %N' /tmp/copied/private /tmp/copied/private/secret "
+      "/tmp/copied/run.sh /tmp/copied/link && /tmp/copied/run.sh");
   ASSERT_EQ(g.code, 0) << g.all();
   EXPECT_NE(g.out.find("750 directory"), std::string::npos) << g.out;
   EXPECT_NE(g.out.find("600 regular file"), std::string::npos) << g.out;
@@ -92,16 +76,16 @@ TEST_F(LifecycleCliTest, CpRoundTripsATreeWithModesAndSymlinks) {
   // Into an existing directory: the tree lands inside it, keeping its name.
   auto into = sbx({"cp", src, "life:/tmp"});
   ASSERT_EQ(into.code, 0) << into.all();
-  EXPECT_EQ(in_guest("test -f /tmp/tree/private/secret").code, 0);
+  EXPECT_EQ(guest("test -f /tmp/tree/private/secret").code, 0);
 
   // Sandbox -> host, to a new name, then compare everything.
-  std::string back = env_->root() + "/cp-back";
+  std::string back = env().root() + "/cp-back";
   auto out = sbx({"cp", "life:/tmp/copied", back});
   ASSERT_EQ(out.code, 0) << out.all();
   EXPECT_EQ(describe_tree(back), before);
 
   // Into an existing host directory.
-  std::string dir = env_->root() + "/cp-into";
+  std::string dir = env().root() + "/cp-into";
   ASSERT_TRUE(make_dirs(dir));
   ASSERT_EQ(sbx({"cp", "life:/tmp/copied", dir}).code, 0);
   EXPECT_EQ(describe_tree(dir + "/copied"), before);
@@ -112,11 +96,11 @@ TEST_F(LifecycleCliTest, CpRoundTripsATreeWithModesAndSymlinks) {
 }
 
 TEST_F(LifecycleCliTest, CpOfAMissingSourceSaysSo) {
-  auto r = sbx({"cp", "life:/no/such/file", env_->root() + "/x"});
+  auto r = sbx({"cp", "life:/no/such/file", env().root() + "/x"});
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("'life:/no/such/file' does not exist"), std::string::npos) << r.err;
-  EXPECT_FALSE(path_exists(env_->root() + "/x"));
-  auto h = sbx({"cp", env_->root() + "/nope", "life:/tmp"});
+  EXPECT_FALSE(path_exists(env().root() + "/x"));
+  auto h = sbx({"cp", env().root() + "/nope", "life:/tmp"});
   EXPECT_NE(h.code, 0);
   EXPECT_NE(h.err.find("does not exist"), std::string::npos) << h.err;
   auto both = sbx({"cp", "a", "b"});
@@ -126,9 +110,10 @@ TEST_F(LifecycleCliTest, CpOfAMissingSourceSaysSo) {
 TEST_F(LifecycleCliTest, RunWorksFromAScriptWithoutATerminal) {
   auto r = sbx({"run", "life"}, "echo piped-$((1+1)); pwd; exit 4\n");
   EXPECT_EQ(r.code, 4) << r.all();
-  EXPECT_NE(r.out.find("Starting shell agent in sandbox 'life'...\nWorkspace: " + ws_ + "\n"),
-            std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("piped-2\n" + ws_ + "\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Starting shell agent in sandbox 'life'...\nWorkspace: " + ws() + "\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("piped-2\n" + ws() + "\n"), std::string::npos) << r.out;
   // Arguments after "--" go to the login shell.
   auto a = sbx({"run", "life", "--", "-c", "echo args-$((2+3)); exit 6"});
   EXPECT_EQ(a.code, 6) << a.all();
@@ -136,7 +121,7 @@ TEST_F(LifecycleCliTest, RunWorksFromAScriptWithoutATerminal) {
 }
 
 TEST_F(LifecycleCliTest, RunRmCreatesRunsAndRemoves) {
-  auto ws = env_->make_workspace("rm-ws");
+  auto ws = env().make_workspace("rm-ws");
   auto r = sbx({"run", "--rm", "--name", "gone", "-m", "1g", "shell", ws, "--", "-c", "exit 0"});
   ASSERT_EQ(r.code, 0) << r.all();
   EXPECT_NE(r.out.find("Created sandbox 'gone'"), std::string::npos) << r.out;
@@ -149,7 +134,8 @@ TEST_F(LifecycleCliTest, PortsPublishListUnpublish) {
   auto p = sbx({"ports", "life", "--publish", "5000"});
   ASSERT_EQ(p.code, 0) << p.all();
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(p.out, m, std::regex(R"(^Published 127\.0\.0\.1:(\d+) -> 5000/tcp\n$)")))
+  ASSERT_TRUE(
+      std::regex_search(p.out, m, std::regex(R"(^Published 127\.0\.0\.1:(\d+) -> 5000/tcp\n$)")))
       << p.out;
   std::string host_port = m[1];
   auto j = nlohmann::json::parse(sbx({"ports", "life", "--json"}).out, nullptr, false);
@@ -170,7 +156,7 @@ TEST_F(LifecycleCliTest, InspectJsonParses) {
   ASSERT_TRUE(j.is_object()) << r.out;
   EXPECT_EQ(j["name"], "life");
   EXPECT_EQ(j["status"], "running");
-  EXPECT_EQ(j["workspace"], ws_);
+  EXPECT_EQ(j["workspace"], ws());
   auto t = sbx({"inspect", "life"});
   ASSERT_EQ(t.code, 0);
   EXPECT_NE(t.out.find("Status:    running\n"), std::string::npos) << t.out;
@@ -188,7 +174,7 @@ TEST_F(LifecycleCliTest, CompletionLoadsInBash) {
 
 // Last: it removes the suite's sandbox.
 TEST_F(LifecycleCliTest, ZResetRemovesEverything) {
-  auto ws = env_->make_workspace("reset-ws");
+  auto ws = env().make_workspace("reset-ws");
   ASSERT_EQ(sbx({"create", "--name", "second", "-m", "1g", "shell", ws}).code, 0);
   // Without a terminal and without -f, reset refuses and changes nothing.
   auto refused = sbx({"reset"});
@@ -203,9 +189,9 @@ TEST_F(LifecycleCliTest, ZResetRemovesEverything) {
   ASSERT_EQ(ls.code, 0);
   EXPECT_EQ(ls.out, "");
   // And no VM of this suite survives.
-  for (int i = 0; i < 50 && !qemu_pids_matching(env_->root()).empty(); ++i)
+  for (int i = 0; i < 50 && !qemu_pids_matching(env().root()).empty(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_TRUE(qemu_pids_matching(env_->root()).empty());
+  EXPECT_TRUE(qemu_pids_matching(env().root()).empty());
 }
 
 }  // namespace

@@ -55,7 +55,8 @@ TEST(PolicyCli, RulesDecisionsAndPersistence) {
 
   ASSERT_EQ(sbx({"policy", "init", "deny-all"}).code, 0);
   EXPECT_EQ(sbx({"policy", "check", "network", "github.com"}).code, 1);
-  EXPECT_EQ(sbx({"policy", "check", "network", "example.org"}).code, 0);  // explicit rule still wins
+  EXPECT_EQ(sbx({"policy", "check", "network", "example.org"}).code,
+            0);  // explicit rule still wins
   ASSERT_EQ(sbx({"policy", "rm", "network", "--resource", "example.org"}).code, 0);
   EXPECT_EQ(sbx({"policy", "check", "network", "example.org"}).code, 1);
   ASSERT_EQ(sbx({"policy", "reset", "-f"}).code, 0);
@@ -72,9 +73,25 @@ TEST(PolicyCli, SandboxScopedRulesApplyToTheirSandboxOnly) {
   std::string ws = env.make_workspace("pol-ws");
   auto c = sbx({"create", "--name", "pol", "--memory", "512m", "shell", ws});
   ASSERT_EQ(c.code, 0) << c.all();
+  // A second sandbox, so "only its sandbox" has another one to leave out.
+  std::string ws2 = env.make_workspace("pol2-ws");
+  auto c2 = sbx({"create", "--name", "pol2", "--memory", "512m", "shell", ws2});
+  ASSERT_EQ(c2.code, 0) << c2.all();
   ASSERT_EQ(sbx({"policy", "allow", "network", "--sandbox", "pol", "only-pol.example"}).code, 0);
-  EXPECT_EQ(sbx({"policy", "check", "network", "--sandbox", "pol", "only-pol.example"}).code, 0);
+  auto mine = sbx({"policy", "check", "network", "--sandbox", "pol", "only-pol.example"});
+  EXPECT_EQ(mine.code, 0) << mine.all();
+  EXPECT_NE(mine.out.find("allow only-pol.example"), std::string::npos) << mine.out;
+  auto theirs = sbx({"policy", "check", "network", "--sandbox", "pol2", "only-pol.example"});
+  EXPECT_EQ(theirs.code, 1) << "a rule scoped to 'pol' decided for 'pol2': " << theirs.all();
+  EXPECT_EQ(theirs.out.find("allow only-pol.example"), std::string::npos) << theirs.out;
   EXPECT_EQ(sbx({"policy", "check", "network", "only-pol.example"}).code, 1);
+  // The other way round: a rule scoped to pol2 does not reach pol.
+  ASSERT_EQ(sbx({"policy", "allow", "network", "--sandbox", "pol2", "only-pol2.example"}).code, 0);
+  EXPECT_EQ(sbx({"policy", "check", "network", "--sandbox", "pol2", "only-pol2.example"}).code, 0);
+  EXPECT_EQ(sbx({"policy", "check", "network", "--sandbox", "pol", "only-pol2.example"}).code, 1);
+  ASSERT_EQ(
+      sbx({"policy", "rm", "network", "--sandbox", "pol2", "--resource", "only-pol2.example"}).code,
+      0);
   auto ls = nlohmann::json::parse(sbx({"policy", "ls", "--json"}).out, nullptr, false);
   ASSERT_EQ(ls["rules"].size(), 1u);
   EXPECT_EQ(ls["rules"][0]["scope"], "pol");

@@ -5,9 +5,7 @@
 // guest's own dockerd builds and runs a container whose processes the host
 // never sees.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <future>
@@ -17,28 +15,19 @@
 #include "base/child_process.h"
 #include "base/files.h"
 #include "base/strings.h"
-#include "harness/harness.h"
+#include "harness/sandbox_suite.h"
+#include "support/loopback_server.h"
 
 namespace sbx::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-class PortsTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    env_ = new SbxEnv();
-    ws_ = env_->make_workspace("ports-ws");
-    auto r = sbx({"create", "--name", "web", "--memory", "1g", "shell", ws_});
-    ok_ = r.code == 0;
-    if (!ok_) fprintf(stderr, "%s\n", r.all().c_str());
-  }
-  static void TearDownTestSuite() { delete env_; }
-  void SetUp() override { ASSERT_TRUE(ok_); }
+class PortsTest : public SandboxSuite<PortsTest> {
+ public:
+  static SandboxOptions options() { return {.name = "web", .workspace = "ports-ws"}; }
 
-  static CmdResult guest(const std::string& script) {
-    return sbx({"exec", "-u", "root", "web", "--", "sh", "-c", script});
-  }
+ protected:
   // A threaded HTTP server on the guest's loopback, serving DIR.
   static void serve(const std::string& dir, int port) {
     auto r = sbx({"exec", "-d", "-u", "root", "web", "--", "sh", "-c",
@@ -46,9 +35,10 @@ class PortsTest : public ::testing::Test {
                       " --bind 127.0.0.1 >/tmp/http-" + std::to_string(port) + ".log 2>&1"});
     ASSERT_EQ(r.code, 0) << r.all();
     // Ready when it answers inside the guest.
-    auto w = guest("for i in $(seq 100); do python3 -c \"import urllib.request as u; "
-                   "u.urlopen('http://127.0.0.1:" + std::to_string(port) +
-                   "/', timeout=2)\" 2>/dev/null && exit 0; sleep 0.2; done; exit 1");
+    auto w = guest(
+        "for i in $(seq 100); do python3 -c \"import urllib.request as u; "
+        "u.urlopen('http://127.0.0.1:" +
+        std::to_string(port) + "/', timeout=2)\" 2>/dev/null && exit 0; sleep 0.2; done; exit 1");
     ASSERT_EQ(w.code, 0) << "server did not come up: " << w.all();
   }
   static uint16_t publish(const std::string& spec) {
@@ -58,14 +48,11 @@ class PortsTest : public ::testing::Test {
     EXPECT_NE(p, 0) << r.out;
     return p;
   }
-
-  static inline SbxEnv* env_ = nullptr;
-  static inline std::string ws_;
-  static inline bool ok_ = false;
 };
 
 TEST_F(PortsTest, ServerOnGuestLoopbackIsReachableAndConcurrent) {
-  ASSERT_EQ(guest("mkdir -p /srv/www && echo 'hello from the sandbox' > /srv/www/index.html").code, 0);
+  ASSERT_EQ(guest("mkdir -p /srv/www && echo 'hello from the sandbox' > /srv/www/index.html").code,
+            0);
   serve("/srv/www", 5000);
   uint16_t port = publish("5000");
   EXPECT_GE(port, 49152);
@@ -77,22 +64,28 @@ TEST_F(PortsTest, ServerOnGuestLoopbackIsReachableAndConcurrent) {
   ASSERT_EQ(guest("cd /srv/www && for i in $(seq 50); do echo page-$i > p$i.txt; done").code, 0);
   std::vector<std::future<Result<std::string>>> fs;
   for (int i = 1; i <= 50; ++i)
-    fs.push_back(std::async(std::launch::async, [port, i] { return http_get(port, "/p" + std::to_string(i) + ".txt"); }));
+    fs.push_back(std::async(std::launch::async, [port, i] {
+      return http_get(port, "/p" + std::to_string(i) + ".txt");
+    }));
   int good = 0;
   for (int i = 1; i <= 50; ++i) {
     auto r = fs[i - 1].get();
-    if (r.ok() && *r == "page-" + std::to_string(i) + "\n") ++good;
-    else ADD_FAILURE() << "request " << i << ": " << (r.ok() ? *r : r.error().message);
+    if (r.ok() && *r == "page-" + std::to_string(i) + "\n")
+      ++good;
+    else
+      ADD_FAILURE() << "request " << i << ": " << (r.ok() ? *r : r.error().message);
   }
   EXPECT_EQ(good, 50);
 
   auto ls = sbx({"ls"});
-  EXPECT_NE(ls.out.find("127.0.0.1:" + std::to_string(port) + "->5000/tcp"), std::string::npos) << ls.out;
+  EXPECT_NE(ls.out.find("127.0.0.1:" + std::to_string(port) + "->5000/tcp"), std::string::npos)
+      << ls.out;
 }
 
 TEST_F(PortsTest, HundredMiBDownloadMatchesItsChecksum) {
-  auto mk = guest("mkdir -p /srv/big && head -c 104857600 /dev/urandom > /srv/big/blob && "
-                  "sha256sum /srv/big/blob | cut -d' ' -f1");
+  auto mk = guest(
+      "mkdir -p /srv/big && head -c 104857600 /dev/urandom > /srv/big/blob && "
+      "sha256sum /srv/big/blob | cut -d' ' -f1");
   ASSERT_EQ(mk.code, 0) << mk.all();
   serve("/srv/big", 5001);
   uint16_t port = publish("5001");
@@ -116,17 +109,11 @@ TEST_F(PortsTest, BadSpecsAndBusyPortsAreRefused) {
   EXPECT_NE(unknown.err.find("'ghost' not found"), std::string::npos) << unknown.all();
 
   // A host port someone else holds.
-  int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(s, 1), 0);
-  socklen_t len = sizeof a;
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  int busy = ntohs(a.sin_port);
+  LoopbackServer holder;
+  ASSERT_TRUE(holder.ok());
+  int busy = holder.port();
   auto r = sbx({"ports", "web", "--publish", std::to_string(busy) + ":5000"});
-  ::close(s);
+  holder.stop();
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("already in use"), std::string::npos) << r.all();
 }
@@ -168,27 +155,33 @@ TEST_F(PortsTest, PrivateDockerBuildsAndRunsTheSeedDemo) {
       "py=$(readlink -f /usr/bin/python3); "
       "for f in $py $(ldd $py | grep -o '/[^ ]*'); do mkdir -p .$(dirname $f); cp -L $f .$f; done; "
       "mkdir -p usr/bin usr/lib tmp && ln -sf $py usr/bin/python3; "
-      "cp -a /usr/lib/python3.11 usr/lib/; rm -rf usr/lib/python3.11/test usr/lib/python3.11/__pycache__; "
+      "cp -a /usr/lib/python3.11 usr/lib/; rm -rf usr/lib/python3.11/test "
+      "usr/lib/python3.11/__pycache__; "
       "tar -C /tmp/rootfs -c . | docker import - sbxbase:py >/dev/null && echo imported");
   ASSERT_EQ(base.code, 0) << base.all();
-  ASSERT_TRUE(write_file_atomic(ws_ + "/app.py",
-                                "import http.server\n"
-                                "class H(http.server.BaseHTTPRequestHandler):\n"
-                                "    def do_GET(self):\n"
-                                "        self.send_response(200)\n"
-                                "        self.end_headers()\n"
-                                "        self.wfile.write(b'hello from a container in the sandbox\\n')\n"
-                                "http.server.HTTPServer(('0.0.0.0', 5000), H).serve_forever()\n")
-                  .ok());
-  ASSERT_TRUE(write_file_atomic(ws_ + "/Dockerfile",
-                                "FROM sbxbase:py\nCOPY app.py /app.py\nCMD [\"python3\", \"/app.py\"]\n")
-                  .ok());
-  auto build = sbx({"exec", "-u", "agent", "web", "--", "docker", "build", "-t", "demo", ws_});
+  ASSERT_TRUE(
+      write_file_atomic(ws() + "/app.py",
+                        "import http.server\n"
+                        "class H(http.server.BaseHTTPRequestHandler):\n"
+                        "    def do_GET(self):\n"
+                        "        self.send_response(200)\n"
+                        "        self.end_headers()\n"
+                        "        self.wfile.write(b'hello from a container in the sandbox\\n')\n"
+                        "http.server.HTTPServer(('0.0.0.0', 5000), H).serve_forever()\n")
+          .ok());
+  ASSERT_TRUE(
+      write_file_atomic(ws() + "/Dockerfile",
+                        "FROM sbxbase:py\nCOPY app.py /app.py\nCMD [\"python3\", \"/app.py\"]\n")
+          .ok());
+  auto build = sbx({"exec", "-u", "agent", "web", "--", "docker", "build", "-t", "demo", ws()});
   ASSERT_EQ(build.code, 0) << build.all();
-  auto run = sbx({"exec", "-u", "agent", "web", "--", "docker", "run", "-d", "-p", "5000:5000", "demo"});
+  auto run =
+      sbx({"exec", "-u", "agent", "web", "--", "docker", "run", "-d", "-p", "5000:5000", "demo"});
   ASSERT_EQ(run.code, 0) << run.all();
-  auto up = guest("for i in $(seq 60); do python3 -c \"import urllib.request as u; "
-                  "u.urlopen('http://127.0.0.1:5000/', timeout=2)\" 2>/dev/null && exit 0; sleep 0.5; done; exit 1");
+  auto up = guest(
+      "for i in $(seq 60); do python3 -c \"import urllib.request as u; "
+      "u.urlopen('http://127.0.0.1:5000/', timeout=2)\" 2>/dev/null && exit 0; sleep 0.5; done; "
+      "exit 1");
   ASSERT_EQ(up.code, 0) << up.all();
   uint16_t port = publish("5000");
   auto body = http_get(port, "/");

@@ -19,7 +19,7 @@
 #include <optional>
 #include <thread>
 
-#include "harness/harness.h"
+#include "harness/sandbox_suite.h"
 
 namespace sbx::testing {
 namespace {
@@ -47,7 +47,9 @@ class PtyProcess {
     return PtyProcess(master, pid);
   }
   PtyProcess(PtyProcess&& o) noexcept
-      : master_(std::exchange(o.master_, -1)), pid_(std::exchange(o.pid_, -1)), screen_(std::move(o.screen_)) {}
+      : master_(std::exchange(o.master_, -1)),
+        pid_(std::exchange(o.pid_, -1)),
+        screen_(std::move(o.screen_)) {}
   PtyProcess(const PtyProcess&) = delete;
   PtyProcess& operator=(const PtyProcess&) = delete;
   ~PtyProcess() {
@@ -134,31 +136,16 @@ class PtyProcess {
   size_t mark_ = 0;
 };
 
-class PtyTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    env_ = new SbxEnv();
-    ws_ = env_->make_workspace("pty-ws");
-    auto r = sbx({"create", "--name", "pty", "--memory", "1g", "shell", ws_});
-    create_code_ = r.code;
-    if (r.code != 0) fprintf(stderr, "create failed:\n%s\n", r.all().c_str());
-  }
-  static void TearDownTestSuite() {
-    delete env_;
-    env_ = nullptr;
-  }
-  void SetUp() override { ASSERT_EQ(create_code_, 0) << "the suite's sandbox did not start"; }
-
-  static inline SbxEnv* env_ = nullptr;
-  static inline std::string ws_;
-  static inline int create_code_ = -1;
+class PtyTest : public SandboxSuite<PtyTest> {
+ public:
+  static SandboxOptions options() { return {.name = "pty", .workspace = "pty-ws"}; }
 };
 
 TEST_F(PtyTest, InteractiveSessionOnARealTerminal) {
   auto p = PtyProcess::spawn({SBX_CLI_PATH, "run", "pty"}, 30, 100);
   ASSERT_TRUE(p);
   ASSERT_TRUE(p->wait_for("Starting shell agent in sandbox 'pty'...")) << p->screen();
-  ASSERT_TRUE(p->wait_for("Workspace: " + ws_)) << p->screen();
+  ASSERT_TRUE(p->wait_for("Workspace: " + ws())) << p->screen();
 
   // Typing reaches a shell and its output comes back. The typed text holds
   // no "42", so only the shell's answer can match.
@@ -169,7 +156,7 @@ TEST_F(PtyTest, InteractiveSessionOnARealTerminal) {
   // The shell starts in the workspace.
   p->mark();
   p->type("pwd\r");
-  EXPECT_TRUE(p->wait_for(ws_ + "\r\n")) << p->screen();
+  EXPECT_TRUE(p->wait_for(ws() + "\r\n")) << p->screen();
 
   // The window size at start...
   p->mark();
@@ -177,17 +164,28 @@ TEST_F(PtyTest, InteractiveSessionOnARealTerminal) {
   EXPECT_TRUE(p->wait_for("30 100\r\n")) << p->screen();
   // ...and after a resize.
   ASSERT_TRUE(p->resize(40, 120));
-  std::this_thread::sleep_for(500ms);  // let SIGWINCH -> RESIZE reach the guest
-  p->mark();
-  p->type("stty size\r");
-  EXPECT_TRUE(p->wait_for("40 120\r\n")) << p->screen();
+  // SIGWINCH -> RESIZE reaches the guest some time later: ask until the
+  // new size shows (or the deadline passes).
+  bool resized = false;
+  for (auto until = std::chrono::steady_clock::now() + 30s;
+       !resized && std::chrono::steady_clock::now() < until;) {
+    p->mark();
+    p->type("stty size\r");
+    resized = p->wait_for("40 120\r\n", 2s);
+  }
+  EXPECT_TRUE(resized) << p->screen();
 
   // Ctrl-C is a byte in raw mode: it interrupts the guest's foreground job,
   // not sbx, and the session goes on. Well under the sleep's 100 s.
   p->mark();
   p->type("sleep 100\r");
   ASSERT_TRUE(p->wait_for("sleep 100")) << p->screen();
-  std::this_thread::sleep_for(1s);
+  // Ctrl-C only after the sleep runs, so that it is what gets interrupted.
+  bool sleeping = false;
+  for (auto until = std::chrono::steady_clock::now() + 60s;
+       !sleeping && std::chrono::steady_clock::now() < until;)
+    sleeping = guest("pgrep -f '^sleep 100$' >/dev/null").code == 0;
+  ASSERT_TRUE(sleeping) << "the guest never ran 'sleep 100': " << p->screen();
   auto t0 = std::chrono::steady_clock::now();
   p->type("\x03");
   p->mark();

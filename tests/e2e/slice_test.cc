@@ -10,106 +10,88 @@
 #include "base/files.h"
 #include "base/paths.h"
 #include "base/strings.h"
-#include "harness/harness.h"
+#include "harness/sandbox_suite.h"
 
 namespace sbx::testing {
 namespace {
 
-class SliceTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    env_ = new SbxEnv();
-    ws_ = env_->make_workspace("sbx-test");
-    auto r = sbx({"create", "--name", "slice", "--memory", "1g", "shell", ws_});
-    create_out_ = r.out;
-    create_code_ = r.code;
-    if (r.code != 0) fprintf(stderr, "create failed:\n%s\n", r.all().c_str());
+class SliceTest : public SandboxSuite<SliceTest> {
+ public:
+  static SandboxOptions options() {
+    return {.name = "slice", .workspace = "sbx-test", .guest_user = ""};
   }
-  static void TearDownTestSuite() {
-    delete env_;
-    env_ = nullptr;
-  }
-  void SetUp() override { ASSERT_EQ(create_code_, 0) << "the suite's sandbox did not start"; }
-
-  static CmdResult in_guest(const std::string& script) {
-    return sbx({"exec", "slice", "--", "sh", "-c", script});
-  }
-
-  static inline SbxEnv* env_ = nullptr;
-  static inline std::string ws_;
-  static inline std::string create_out_;
-  static inline int create_code_ = -1;
 };
 
 TEST_F(SliceTest, CreatePrintsTheSeedShape) {
-  EXPECT_NE(create_out_.find("✓ Created sandbox 'slice'"), std::string::npos) << create_out_;
-  EXPECT_NE(create_out_.find("Workspace: " + ws_ + " (direct mount)"), std::string::npos);
-  EXPECT_NE(create_out_.find("Agent: shell"), std::string::npos);
-  EXPECT_NE(create_out_.find("sbx run slice"), std::string::npos);
+  EXPECT_NE(create_result().out.find("✓ Created sandbox 'slice'"), std::string::npos)
+      << create_result().out;
+  EXPECT_NE(create_result().out.find("Workspace: " + ws() + " (direct mount)"), std::string::npos);
+  EXPECT_NE(create_result().out.find("Agent: shell"), std::string::npos);
+  EXPECT_NE(create_result().out.find("sbx run slice"), std::string::npos);
 }
 
 TEST_F(SliceTest, GuestRunsItsOwnKernel) {
-  auto guest = in_guest("cat /proc/sys/kernel/random/boot_id; uname -r");
-  ASSERT_EQ(guest.code, 0) << guest.all();
+  auto g = guest("cat /proc/sys/kernel/random/boot_id; uname -r");
+  ASSERT_EQ(g.code, 0) << g.all();
   auto host_boot = read_file("/proc/sys/kernel/random/boot_id");
   ASSERT_TRUE(host_boot.ok());
-  auto lines = split(trim(guest.out), '\n');
-  ASSERT_EQ(lines.size(), 2u) << guest.out;
+  auto lines = split(trim(g.out), '\n');
+  ASSERT_EQ(lines.size(), 2u) << g.out;
   EXPECT_NE(lines[0], trim(*host_boot)) << "same boot id: not a separate kernel";
   EXPECT_TRUE(ends_with(lines[1], "-amd64")) << lines[1];  // Debian's generic kernel
 }
 
 TEST_F(SliceTest, WorkspaceIsSharedAtTheSamePathBothWays) {
-  auto g = in_guest("cd " + ws_ + " && echo from-guest > guest.txt && pwd");
+  auto g = guest("cd " + ws() + " && echo from-guest > guest.txt && pwd");
   ASSERT_EQ(g.code, 0) << g.all();
-  auto host = read_file(ws_ + "/guest.txt");
+  auto host = read_file(ws() + "/guest.txt");
   ASSERT_TRUE(host.ok()) << host.error().message;
   EXPECT_EQ(*host, "from-guest\n");
 
-  ASSERT_TRUE(write_file_atomic(ws_ + "/host.txt", "from-host\n").ok());
-  auto r = in_guest("cat " + ws_ + "/host.txt");
+  ASSERT_TRUE(write_file_atomic(ws() + "/host.txt", "from-host\n").ok());
+  auto r = guest("cat " + ws() + "/host.txt");
   ASSERT_EQ(r.code, 0) << r.all();
   EXPECT_EQ(r.out, "from-host\n");
 
   // An edit on the host is seen at once: no stale cached read.
-  ASSERT_TRUE(write_file_atomic(ws_ + "/host.txt", "edited\n").ok());
-  r = in_guest("cat " + ws_ + "/host.txt");
+  ASSERT_TRUE(write_file_atomic(ws() + "/host.txt", "edited\n").ok());
+  r = guest("cat " + ws() + "/host.txt");
   EXPECT_EQ(r.out, "edited\n");
 }
 
 TEST_F(SliceTest, DefaultWorkingDirectoryIsTheWorkspace) {
-  auto r = in_guest("pwd");
+  auto r = guest("pwd");
   ASSERT_EQ(r.code, 0) << r.all();
-  EXPECT_EQ(trim(r.out), ws_);
+  EXPECT_EQ(trim(r.out), ws());
 }
 
 TEST_F(SliceTest, HostFilesOutsideTheWorkspaceAreInvisible) {
-  std::string secret = env_->root() + "/outside-secret.txt";
+  std::string secret = env().root() + "/outside-secret.txt";
   ASSERT_TRUE(write_file_atomic(secret, "host secret\n").ok());
-  auto r = in_guest("test -e " + secret + " && echo visible || echo invisible");
+  auto r = guest("test -e " + secret + " && echo visible || echo invisible");
   ASSERT_EQ(r.code, 0) << r.all();
   EXPECT_NE(r.out.find("invisible"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("host secret"), std::string::npos);
   // The host's own home is not there either.
   std::string home_marker = home_dir() + "/.sbx-e2e-marker";
   ASSERT_TRUE(write_file_atomic(home_marker, "x").ok());
-  auto h = in_guest("test -e " + home_marker + " && echo leak || echo ok");
+  auto h = guest("test -e " + home_marker + " && echo leak || echo ok");
   ::unlink(home_marker.c_str());
   EXPECT_EQ(h.out, "ok\n");
 }
 
 TEST_F(SliceTest, GuestProcessesAreNotHostProcesses) {
-  auto r = in_guest("sleep 31337 >/dev/null 2>&1 & echo started");
+  auto r = guest("sleep 31337 >/dev/null 2>&1 & echo started");
   ASSERT_EQ(r.code, 0) << r.all();
-  auto g = in_guest("ps -eo args | grep -c '^sleep 31337'");
+  auto g = guest("ps -eo args | grep -c '^sleep 31337'");
   EXPECT_EQ(trim(g.out), "1") << g.all();
   EXPECT_TRUE(host_pids_matching("sleep 31337").empty());
-  (void)in_guest("pkill -f 'sleep 31337'");
+  (void)guest("pkill -f 'sleep 31337'");
 }
 
 TEST_F(SliceTest, ExitCodesPropagate) {
-  EXPECT_EQ(in_guest("exit 7").code, 7);
-  EXPECT_EQ(in_guest("kill -TERM $$").code, 143);
+  EXPECT_EQ(guest("exit 7").code, 7);
+  EXPECT_EQ(guest("kill -TERM $$").code, 143);
   auto nf = sbx({"exec", "slice", "--", "no-such-command-xyz"});
   EXPECT_EQ(nf.code, 127) << nf.all();
   EXPECT_NE(nf.err.find("no-such-command-xyz"), std::string::npos) << nf.err;
@@ -143,7 +125,7 @@ TEST_F(SliceTest, LsShowsTheSandbox) {
   ASSERT_EQ(parsed.size(), 1u);
   EXPECT_EQ(parsed[0]["name"], "slice");
   EXPECT_EQ(parsed[0]["status"], "running");
-  EXPECT_EQ(parsed[0]["workspace"], ws_);
+  EXPECT_EQ(parsed[0]["workspace"], ws());
 }
 
 TEST_F(SliceTest, BadInputIsRefusedClearly) {
@@ -151,15 +133,15 @@ TEST_F(SliceTest, BadInputIsRefusedClearly) {
   EXPECT_NE(unknown.code, 0);
   EXPECT_NE(unknown.err.find("'ghost' not found"), std::string::npos) << unknown.err;
 
-  auto dup = sbx({"create", "--name", "slice", "shell", ws_});
+  auto dup = sbx({"create", "--name", "slice", "shell", ws()});
   EXPECT_NE(dup.code, 0);
   EXPECT_NE(dup.err.find("already exists"), std::string::npos) << dup.err;
 
-  auto missing = sbx({"create", "shell", env_->root() + "/does-not-exist"});
+  auto missing = sbx({"create", "shell", env().root() + "/does-not-exist"});
   EXPECT_NE(missing.code, 0);
   EXPECT_NE(missing.err.find("does not exist"), std::string::npos) << missing.err;
 
-  auto mem = sbx({"create", "--memory", "lots", "shell", ws_});
+  auto mem = sbx({"create", "--memory", "lots", "shell", ws()});
   EXPECT_NE(mem.code, 0);
   EXPECT_NE(mem.err.find("lots"), std::string::npos) << mem.err;
 
@@ -171,15 +153,15 @@ TEST_F(SliceTest, BadInputIsRefusedClearly) {
 // Last by name order: stops the sandbox, restarts it through exec, then
 // removes it and checks that nothing is left behind.
 TEST_F(SliceTest, ZzStopRestartRemoveLeaveNothing) {
-  ASSERT_EQ(in_guest("echo kept > /root/on-root-disk && sync").code, 0);
+  ASSERT_EQ(guest("echo kept > /root/on-root-disk && sync").code, 0);
   auto st = sbx({"stop", "slice"});
   ASSERT_EQ(st.code, 0) << st.all();
-  EXPECT_TRUE(qemu_pids_matching(env_->root()).empty()) << "QEMU still running after stop";
+  EXPECT_TRUE(qemu_pids_matching(env().root()).empty()) << "QEMU still running after stop";
   auto ls = sbx({"ls"});
   EXPECT_NE(ls.out.find("stopped"), std::string::npos) << ls.out;
 
   // exec starts a stopped sandbox first, and the root disk kept its change.
-  auto r = in_guest("cat /root/on-root-disk");
+  auto r = guest("cat /root/on-root-disk");
   ASSERT_EQ(r.code, 0) << r.all();
   EXPECT_EQ(r.out, "kept\n");
 
@@ -189,12 +171,12 @@ TEST_F(SliceTest, ZzStopRestartRemoveLeaveNothing) {
 
   auto rm = sbx({"rm", "-f", "slice"});
   ASSERT_EQ(rm.code, 0) << rm.all();
-  EXPECT_TRUE(qemu_pids_matching(env_->root()).empty());
-  EXPECT_FALSE(path_exists(env_->state_dir() + "/sandboxes/slice"));
-  EXPECT_FALSE(path_exists(env_->runtime_dir() + "/vms/slice"));
+  EXPECT_TRUE(qemu_pids_matching(env().root()).empty());
+  EXPECT_FALSE(path_exists(env().state_dir() + "/sandboxes/slice"));
+  EXPECT_FALSE(path_exists(env().runtime_dir() + "/vms/slice"));
   EXPECT_EQ(sbx({"ls", "-q"}).out, "");
   // The workspace itself is the user's: never touched by rm.
-  EXPECT_TRUE(path_exists(ws_ + "/guest.txt"));
+  EXPECT_TRUE(path_exists(ws() + "/guest.txt"));
 }
 
 }  // namespace

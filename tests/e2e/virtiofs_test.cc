@@ -1,21 +1,26 @@
 // The workspace over virtio-fs instead of 9p (SBX_WORKSPACE_FS=virtiofs):
 // the same sharing guarantees, through virtiofsd.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include "base/files.h"
 #include "base/strings.h"
-#include "harness/harness.h"
+#include "harness/sandbox_suite.h"
 
 namespace sbx::testing {
 namespace {
 
-TEST(Virtiofs, WorkspaceIsSharedBothWaysWithoutStaleReads) {
-  setenv("SBX_WORKSPACE_FS", "virtiofs", 1);  // read by the daemon sbx starts
-  SbxEnv env;
-  std::string ws = env.make_workspace("vfs ws");  // a space, end to end
-  auto c = sbx({"create", "--name", "vfs", "--memory", "768m", "shell", ws});
-  ASSERT_EQ(c.code, 0) << c.all();
+class Virtiofs : public SandboxSuite<Virtiofs> {
+ public:
+  static SandboxOptions options() {
+    return {.name = "vfs",
+            .workspace = "vfs ws",  // a space, end to end
+            .create_flags = {"--memory", "768m"},
+            .env = {{"SBX_WORKSPACE_FS", "virtiofs"}}};  // read by the daemon sbx starts
+  }
+};
+
+TEST_F(Virtiofs, WorkspaceIsSharedBothWaysWithoutStaleReads) {
+  const std::string& ws = Virtiofs::ws();
   auto mounts = sbx({"exec", "vfs", "--", "grep", "virtiofs", "/proc/mounts"});
   ASSERT_EQ(mounts.code, 0) << mounts.all();
   EXPECT_NE(mounts.out.find("ws"), std::string::npos) << mounts.out;
@@ -32,10 +37,8 @@ TEST(Virtiofs, WorkspaceIsSharedBothWaysWithoutStaleReads) {
     EXPECT_EQ(r.out, v);
   }
   ASSERT_EQ(sbx({"rm", "-f", "vfs"}).code, 0);
-  EXPECT_TRUE(host_pids_matching("virtiofsd").empty() ||
-              host_pids_matching(env.root()).empty())
+  EXPECT_TRUE(host_pids_matching("virtiofsd").empty() || host_pids_matching(env().root()).empty())
       << "virtiofsd left behind";
-  unsetenv("SBX_WORKSPACE_FS");
 }
 
 }  // namespace

@@ -11,33 +11,27 @@
 
 #include "base/files.h"
 #include "base/strings.h"
-#include "harness/harness.h"
+#include "harness/sandbox_suite.h"
 
 namespace sbx::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-class FaultsTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    // Short enough that the silent-boot test does not wait long, long
-    // enough that a slow normal boot is not restarted (harmless if it is).
-    ::setenv("SBX_SILENT_BOOT_TIMEOUT", "8", 1);
-    env_ = new SbxEnv();
-    ws_ = env_->make_workspace("faults-ws");
-    auto r = sbx({"create", "--name", "f1", "--memory", "768m", "shell", ws_});
-    ok_ = r.code == 0;
-    if (!ok_) fprintf(stderr, "create failed:\n%s\n", r.all().c_str());
+class FaultsTest : public SandboxSuite<FaultsTest> {
+ public:
+  // Short enough that the silent-boot test does not wait long, long
+  // enough that a slow normal boot is not restarted (harmless if it is).
+  static SandboxOptions options() {
+    return {.name = "f1",
+            .workspace = "faults-ws",
+            .create_flags = {"--memory", "768m"},
+            .env = {{"SBX_SILENT_BOOT_TIMEOUT", "8"}}};
   }
-  static void TearDownTestSuite() {
-    delete env_;
-    env_ = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(ok_); }
 
+ protected:
   static int daemon_pid() {
-    auto p = read_file(env_->runtime_dir() + "/sandboxd.pid");
+    auto p = read_file(env().runtime_dir() + "/sandboxd.pid");
     return p ? std::atoi(p->c_str()) : 0;
   }
   static nlohmann::json sandbox_json(const std::string& name) {
@@ -48,22 +42,18 @@ class FaultsTest : public ::testing::Test {
         if (s["name"] == name) return s;
     return nullptr;
   }
-
-  static inline SbxEnv* env_ = nullptr;
-  static inline std::string ws_;
-  static inline bool ok_ = false;
 };
 
 TEST_F(FaultsTest, SandboxSurvivesSigkillOfSandboxd) {
   ASSERT_EQ(sbx({"exec", "f1", "--", "sh", "-c", "echo before > /root/kept && sync"}).code, 0);
   int pid = daemon_pid();
   ASSERT_GT(pid, 0);
-  auto qemu_before = qemu_pids_matching(env_->root());
+  auto qemu_before = qemu_pids_matching(env().root());
   ASSERT_EQ(qemu_before.size(), 1u);
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
   for (int i = 0; i < 100 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(50ms);
   // The VM did not notice.
-  EXPECT_EQ(qemu_pids_matching(env_->root()), qemu_before);
+  EXPECT_EQ(qemu_pids_matching(env().root()), qemu_before);
   // The next call starts a new daemon over the stale socket and pid file,
   // which re-adopts the running VM.
   auto s = sandbox_json("f1");
@@ -73,12 +63,13 @@ TEST_F(FaultsTest, SandboxSurvivesSigkillOfSandboxd) {
   auto r = sbx({"exec", "f1", "--", "cat", "/root/kept"});
   ASSERT_EQ(r.code, 0) << r.all();
   EXPECT_EQ(r.out, "before\n");
-  EXPECT_EQ(qemu_pids_matching(env_->root()), qemu_before) << "the VM was restarted, not adopted";
+  EXPECT_EQ(qemu_pids_matching(env().root()), qemu_before) << "the VM was restarted, not adopted";
 }
 
 TEST_F(FaultsTest, DeadQemuIsReportedAndRunBringsItBack) {
-  ASSERT_EQ(sbx({"exec", "f1", "--", "sh", "-c", "echo survives > /root/disk-file && sync"}).code, 0);
-  auto q = qemu_pids_matching(env_->root());
+  ASSERT_EQ(sbx({"exec", "f1", "--", "sh", "-c", "echo survives > /root/disk-file && sync"}).code,
+            0);
+  auto q = qemu_pids_matching(env().root());
   ASSERT_EQ(q.size(), 1u);
   ASSERT_EQ(::kill(q[0], SIGKILL), 0);
   nlohmann::json s;
@@ -112,7 +103,7 @@ TEST_F(FaultsTest, ConcurrentExecsAllSucceed) {
 }
 
 TEST_F(FaultsTest, ConcurrentCreatesOfOneNameYieldOneSandbox) {
-  std::string ws = env_->make_workspace("race-ws");
+  std::string ws = env().make_workspace("race-ws");
   std::vector<std::future<CmdResult>> fs;
   for (int i = 0; i < 3; ++i)
     fs.push_back(std::async(std::launch::async, [&] {
@@ -134,14 +125,14 @@ TEST_F(FaultsTest, ConcurrentCreatesOfOneNameYieldOneSandbox) {
 TEST_F(FaultsTest, ABootThatStaysSilentIsRestarted) {
   // Stands in for a kernel that hangs before init: the new QEMU is stopped
   // (SIGSTOP) as soon as it exists, so its console never shows the agent.
-  std::string ws = env_->make_workspace("silent-ws");
+  std::string ws = env().make_workspace("silent-ws");
   auto create = std::async(std::launch::async, [ws] {
     return sbx({"create", "--name", "silent", "--memory", "768m", "shell", ws});
   });
   // Once QEMU is up (its QMP socket exists), as a hung kernel's would be;
   // the kernel needs about a second more to reach the agent.
   int stopped = 0;
-  std::string qmp = env_->runtime_dir() + "/vms/silent/qmp.sock";
+  std::string qmp = env().runtime_dir() + "/vms/silent/qmp.sock";
   auto deadline = std::chrono::steady_clock::now() + 60s;
   while (stopped == 0 && std::chrono::steady_clock::now() < deadline) {
     if (path_exists(qmp))
@@ -152,7 +143,7 @@ TEST_F(FaultsTest, ABootThatStaysSilentIsRestarted) {
     std::this_thread::sleep_for(2ms);
   }
   ASSERT_NE(stopped, 0) << "no QEMU appeared for the new sandbox";
-  auto con = read_file(env_->state_dir() + "/sandboxes/silent/console.log");
+  auto con = read_file(env().state_dir() + "/sandboxes/silent/console.log");
   EXPECT_EQ(con.ok() ? con->find("sbx-agent:") : std::string::npos, std::string::npos)
       << "QEMU was stopped too late to stand in for a silent boot";
   auto r = create.get();
@@ -161,14 +152,14 @@ TEST_F(FaultsTest, ABootThatStaysSilentIsRestarted) {
   ASSERT_EQ(now.size(), 1u);
   EXPECT_NE(now[0], stopped) << "the silent QEMU was not replaced";
   EXPECT_EQ(sbx({"exec", "silent", "--", "true"}).code, 0);
-  auto log = read_file(env_->state_dir() + "/sandboxd.log");
+  auto log = read_file(env().state_dir() + "/sandboxd.log");
   ASSERT_TRUE(log.ok());
   EXPECT_NE(log->find("did not reach init"), std::string::npos);
   EXPECT_EQ(sbx({"rm", "-f", "silent"}).code, 0);
 }
 
 TEST_F(FaultsTest, DaemonLogsToItsStateDirectory) {
-  auto log = read_file(env_->state_dir() + "/sandboxd.log");
+  auto log = read_file(env().state_dir() + "/sandboxd.log");
   ASSERT_TRUE(log.ok());
   EXPECT_NE(log->find("sandbox f1 is running"), std::string::npos);
 }

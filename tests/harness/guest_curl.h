@@ -1,34 +1,44 @@
-// Timing HTTP from inside a guest with curl, for the benchmarks: curl times
-// itself, so sbx exec's own round trip is not in the numbers.
+// Checked, self-timed HTTP GETs with curl, on the host or inside a sandbox
+// (through `sbx exec`), for the benchmarks. curl times itself, so sbx exec's
+// own round trip is not in the numbers; every transfer is checked (curl's
+// exit status, HTTP 200, exact body size), so a failed request is an error,
+// never a short, fast "result".
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "base/result.h"
+
 namespace sbx::testing {
 
-/// What curl in a guest measured.
-struct CurlTimings {
-  double download_s = 0;          ///< one GET of `big_url`; 0 on failure
-  std::vector<double> small_ms;   ///< one entry per small GET that answered
-  std::string error;              ///< why the download failed, if it did
+/// Where curl runs and with which options.
+struct CurlSite {
+  /// Empty: curl runs on the host. Otherwise the sandbox it runs in.
+  std::string sandbox;
+  /// Options put before the URLs, one argv word each (e.g. {"--noproxy", ""}).
+  std::vector<std::string> options;
+  /// "host" or "guest", for messages.
+  std::string where() const { return sandbox.empty() ? "host" : "guest"; }
 };
 
-/// Runs curl in `sandbox`: one GET of `big_url` to /dev/null, then
-/// `requests` GETs of `small_url` in one curl process. `curl_opts` is put
-/// before the URLs as shell words (e.g. "--noproxy ''").
-CurlTimings guest_curl(const std::string& sandbox, const std::string& big_url,
-                       const std::string& small_url, int requests,
-                       const std::string& curl_opts = "");
-
-/// The p-th quantile (0..1) of `v`, nearest rank; 0 for an empty `v`.
-double percentile(std::vector<double> v, double p);
-
-/// Throughput of one download and latency quantiles of small requests.
-struct HttpNumbers {
-  double mbps = 0, p50 = 0, p95 = 0;
+/// One GET and the body size it must return.
+struct CurlGet {
+  std::string url;
+  uint64_t bytes = 0;
 };
-/// `t` as numbers for a download of `mib` MiB; all zero when it failed.
-HttpNumbers http_numbers(const CurlTimings& t, double mib);
+
+/// Runs one curl process that GETs each of `gets` in order, bodies to
+/// /dev/null, and checks every transfer: curl exits 0, one report line per
+/// GET, each with HTTP status 200 and exactly the expected body size. Returns
+/// curl's time_total of each GET in seconds, in order; any failure is an
+/// error naming the GET.
+Result<std::vector<double>> checked_curl(const CurlSite& site, const std::vector<CurlGet>& gets);
+
+/// Checks curl's report for `gets` (lines of "STATUS BYTES SECONDS"), as
+/// checked_curl does once curl has exited 0. Pure.
+Result<std::vector<double>> parse_curl_report(const std::string& report,
+                                              const std::vector<CurlGet>& gets);
 
 }  // namespace sbx::testing

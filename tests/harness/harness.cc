@@ -1,15 +1,16 @@
 #include "harness/harness.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <stdlib.h>
-#include <unistd.h>
-
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <regex>
 
 #include "base/child_process.h"
@@ -26,8 +27,19 @@ TempDir must_tempdir() {
 }
 }  // namespace
 
-CmdResult run(const std::vector<std::string>& argv, const std::string& input) {
+namespace {
+// Milliseconds left until `deadline` (0 once it passed), for poll().
+int ms_left(std::chrono::steady_clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  return left.count() > 0 ? static_cast<int>(left.count()) : 0;
+}
+}  // namespace
+
+CmdResult run(const std::vector<std::string>& argv, const std::string& input,
+              std::chrono::milliseconds timeout) {
   ::signal(SIGPIPE, SIG_IGN);  // a child may exit before reading its input
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   CmdResult r;
   auto in = make_pipe();
   auto out = make_pipe();
@@ -50,9 +62,16 @@ CmdResult run(const std::vector<std::string>& argv, const std::string& input) {
   in->second.reset();
   pollfd p[2] = {{out->first.get(), POLLIN, 0}, {errp->first.get(), POLLIN, 0}};
   int open = 2;
+  bool timed_out = false;
   char buf[65536];
   while (open > 0) {
-    if (::poll(p, 2, -1) < 0) break;
+    int n_ready = ::poll(p, 2, ms_left(deadline));
+    if (n_ready < 0 && errno == EINTR) continue;
+    if (n_ready < 0) break;
+    if (n_ready == 0) {
+      timed_out = true;
+      break;
+    }
     for (int i = 0; i < 2; ++i) {
       if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       ssize_t n = ::read(p[i].fd, buf, sizeof buf);
@@ -64,8 +83,18 @@ CmdResult run(const std::vector<std::string>& argv, const std::string& input) {
       (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(n));
     }
   }
-  auto st = c->wait();
-  if (st) r.code = st->shell_code();
+  // Output closed early (or never): the exit itself gets what time is left.
+  auto st = timed_out ? c->wait_for(std::chrono::milliseconds(0))
+                      : c->wait_for(std::chrono::milliseconds(ms_left(deadline)));
+  if (st && st->has_value()) {
+    r.code = (*st)->shell_code();
+    return r;
+  }
+  (void)c->kill(SIGKILL);
+  (void)c->wait();
+  r.code = -1;
+  r.err += "\n[harness] killed after " + std::to_string(timeout.count()) +
+           " ms: " + (argv.empty() ? std::string() : argv[0]) + " did not finish\n";
   return r;
 }
 
@@ -111,24 +140,35 @@ Result<Fd> tcp_connect(uint16_t port) {
 }
 }  // namespace
 
-Result<std::string> http_get(uint16_t port, const std::string& path) {
+Result<std::string> http_get(uint16_t port, const std::string& path,
+                             std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto fd = tcp_connect(port);
   if (!fd) return fd.error();
-  timeval tv{120, 0};
-  ::setsockopt(fd->get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   auto w = write_all(fd->get(), "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n");
   if (!w) return w.error();
   std::string resp;
   for (;;) {
+    // The whole response within the deadline, not each read: a server
+    // that trickles bytes must not stretch the test forever.
+    pollfd p{fd->get(), POLLIN, 0};
+    int ready = ::poll(&p, 1, ms_left(deadline));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0)
+      return err("no complete HTTP response within " + std::to_string(timeout.count()) + " ms (" +
+                 std::to_string(resp.size()) + " bytes)");
+    if (ready < 0) return errno_error("poll");
     auto r = read_some(fd->get(), 1 << 20);
     if (!r) return r.error().wrap("read response");
     if (r->empty()) break;
     resp += *r;
   }
   auto end = resp.find("\r\n\r\n");
-  if (end == std::string::npos) return err("no HTTP response (" + std::to_string(resp.size()) + " bytes)");
+  if (end == std::string::npos)
+    return err("no HTTP response (" + std::to_string(resp.size()) + " bytes)");
   std::string head = resp.substr(0, end);
-  if (head.find(" 200 ") == std::string::npos) return err("HTTP status: " + head.substr(0, head.find('\r')));
+  if (head.find(" 200 ") == std::string::npos)
+    return err("HTTP status: " + head.substr(0, head.find('\r')));
   return resp.substr(end + 4);
 }
 
@@ -154,7 +194,8 @@ std::vector<int> host_pids_matching(const std::string& needle) {
     if (!cmd) continue;
     for (auto& c : *cmd)
       if (c == '\0') c = ' ';
-    if (cmd->find(needle) != std::string::npos && std::stoi(e) != getpid()) out.push_back(std::stoi(e));
+    if (cmd->find(needle) != std::string::npos && std::stoi(e) != getpid())
+      out.push_back(std::stoi(e));
   }
   return out;
 }

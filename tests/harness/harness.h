@@ -2,6 +2,8 @@
 // directory (shared template cache), capture its output, clean up VMs.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,9 +19,16 @@ struct CmdResult {
   std::string all() const { return out + err; }
 };
 
+/// How long one command may run before the harness kills it: far above
+/// any slow TCG boot or build, so that only a hung sbx reaches it.
+inline constexpr std::chrono::seconds kCommandTimeout{20 * 60};
+
 /// Runs a program with arguments; stdin is /dev/null unless `input` is set.
-CmdResult run(const std::vector<std::string>& argv, const std::string& input = "");
-/// Runs `sbx ARGS...`.
+/// A program still running after `timeout` is killed: its code is then -1
+/// and `err` says so (a hung sbx fails the test instead of hanging it).
+CmdResult run(const std::vector<std::string>& argv, const std::string& input = "",
+              std::chrono::milliseconds timeout = kCommandTimeout);
+/// Runs `sbx ARGS...` (with run()'s time limit).
 CmdResult sbx(const std::vector<std::string>& args, const std::string& input = "");
 
 /// An isolated sbx installation for one test suite: fresh state and runtime
@@ -41,8 +50,10 @@ class SbxEnv {
 };
 
 /// A plain HTTP/1.0 GET to 127.0.0.1:port; returns the body (status 200
-/// only) or an error naming what went wrong.
-Result<std::string> http_get(uint16_t port, const std::string& path = "/");
+/// only) or an error naming what went wrong, also when the whole exchange
+/// took longer than `timeout`.
+Result<std::string> http_get(uint16_t port, const std::string& path = "/",
+                             std::chrono::milliseconds timeout = std::chrono::seconds(120));
 /// Whether a TCP connect to 127.0.0.1:port is refused.
 bool connect_refused(uint16_t port);
 /// Parses "Published 127.0.0.1:PORT -> N/tcp" and returns PORT (0 if absent).

@@ -8,90 +8,87 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
-#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <iterator>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "base/fd.h"
 #include "base/strings.h"
-#include "harness/harness.h"
 #include "harness/apt_mirror.h"
+#include "harness/sandbox_suite.h"
+#include "support/loopback_server.h"
 
 namespace sbx::testing {
 namespace {
 
-/// Counts connections on 127.0.0.1:port until destroyed.
-class CountingServer {
+/// A UDP socket on 127.0.0.1:<ephemeral> that counts the datagrams it gets.
+class UdpCounter {
  public:
-  CountingServer() {
-    fd_ = Fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  UdpCounter() {
+    fd_ = Fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int one = 1;
-    ::setsockopt(fd_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::listen(fd_.get(), 16) != 0)
-      return;
     socklen_t len = sizeof a;
-    ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len);
+    if (!fd_.valid() || ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      fd_.reset();
+      return;
+    }
     port_ = ntohs(a.sin_port);
-    th_ = std::thread([this] {
-      while (!stop_) {
-        pollfd p{fd_.get(), POLLIN, 0};
-        if (::poll(&p, 1, 100) <= 0) continue;
-        int c = ::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-        if (c < 0) continue;
-        ++accepted_;
-        const char resp[] = "HTTP/1.0 200 OK\r\n\r\nhost secret\n";
-        (void)!::write(c, resp, sizeof resp - 1);
-        ::close(c);
-      }
-    });
   }
-  ~CountingServer() {
-    stop_ = true;
-    if (th_.joinable()) th_.join();
-  }
+  bool ok() const { return fd_.valid(); }
   uint16_t port() const { return port_; }
-  int accepted() const { return accepted_; }
+  /// Sends one datagram to the receiver from the host; returns how many to expect.
+  int send_to_self() const {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port_);
+    Fd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    return ::sendto(s.get(), "x", 1, 0, reinterpret_cast<sockaddr*>(&a), sizeof a) == 1 ? 1 : 0;
+  }
+  /// Datagrams received until `want` came or `limit` passed (a negative
+  /// check has to wait out its limit).
+  int count_within(std::chrono::milliseconds limit, int want = -1) {
+    int n = 0;
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (n != want) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd p{fd_.get(), POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buf[2048];
+      if (::recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT) >= 0) ++n;
+    }
+    return n;
+  }
 
  private:
   Fd fd_;
   uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> accepted_{0};
-  std::thread th_;
 };
 
-class EgressEscape : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    env_ = new SbxEnv();
-    auto r = sbx({"create", "--name", "esc", "--memory", "768m", "shell",
-                  env_->make_workspace("esc-ws")});
-    ok_ = r.code == 0;
-    if (!ok_) fprintf(stderr, "%s\n", r.all().c_str());
+class EgressEscape : public SandboxSuite<EgressEscape> {
+ public:
+  static SandboxOptions options() {
+    return {.name = "esc", .workspace = "esc-ws", .create_flags = {"--memory", "768m"}};
   }
-  static void TearDownTestSuite() { delete env_; }
-  void SetUp() override { ASSERT_TRUE(ok_); }
-  static CmdResult guest(const std::string& script) {
-    return sbx({"exec", "-u", "root", "esc", "--", "sh", "-c", script});
-  }
-  static inline SbxEnv* env_ = nullptr;
-  static inline bool ok_ = false;
 };
 
 TEST_F(EgressEscape, HostLoopbackIsUnreachableByAddressNameOrProxy) {
-  CountingServer server;
-  ASSERT_NE(server.port(), 0);
+  // Counts every connection it gets; answers as a host service would.
+  LoopbackServer server([](int c) { (void)write_all(c, "HTTP/1.0 200 OK\r\n\r\nhost secret\n"); });
+  ASSERT_TRUE(server.ok());
   std::string p = std::to_string(server.port());
   // Through the forward proxy, by address and by a name resolving to it.
   for (std::string url : {"http://127.0.0.1:" + p + "/", "http://localhost:" + p + "/"}) {
-    auto r = guest("curl -s -m 20 --noproxy '' -x http://127.0.0.1:3128 -w '\\n%{http_code}' " +
-                   url);
+    auto r =
+        guest("curl -s -m 20 --noproxy '' -x http://127.0.0.1:3128 -w '\\n%{http_code}' " + url);
     EXPECT_NE(r.out.find("403"), std::string::npos) << url << ": " << r.all();
     EXPECT_EQ(r.out.find("host secret"), std::string::npos) << url << ": " << r.all();
   }
@@ -101,8 +98,10 @@ TEST_F(EgressEscape, HostLoopbackIsUnreachableByAddressNameOrProxy) {
   EXPECT_EQ(tunnel.out.find("host secret"), std::string::npos) << tunnel.all();
   // Even an explicit allow for the name does not vouch for a loopback address.
   ASSERT_EQ(sbx({"policy", "allow", "network", "localhost:" + p}).code, 0);
-  auto named = guest("curl -s -m 20 --noproxy '' -x http://127.0.0.1:3128 -w '\\n%{http_code}' "
-                     "http://localhost:" + p + "/");
+  auto named = guest(
+      "curl -s -m 20 --noproxy '' -x http://127.0.0.1:3128 -w '\\n%{http_code}' "
+      "http://localhost:" +
+      p + "/");
   EXPECT_NE(named.out.find("403"), std::string::npos) << named.all();
   EXPECT_NE(named.out.find("loopback"), std::string::npos) << named.all();
   // Bypassing the proxy: 127.0.0.1 in the guest is the guest's own loopback.
@@ -147,6 +146,55 @@ TEST_F(EgressEscape, NoRouteOfItsOwnAndNothingButTcpLeaves) {
       "python3 -c \"import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
       "s.settimeout(3); s.sendto(b'ping', ('9.9.9.9', 123)); print(s.recv(512))\"");
   EXPECT_NE(udp.code, 0) << "a UDP answer came back: " << udp.all();
+  // And a leak would be seen: a receiver on the host's loopback counts every
+  // datagram. The guest sends to it at addresses a relay that forwarded UDP
+  // would map to the host (QEMU's and docker's gateways, link-local
+  // metadata, a public address); the guest's own REJECT rule must have
+  // stopped each one, and the receiver must have got none.
+  UdpCounter receiver;
+  ASSERT_TRUE(receiver.ok());
+  ASSERT_EQ(receiver.count_within(std::chrono::seconds(5), receiver.send_to_self()), 1)
+      << "the receiver does not count what reaches it";
+  const std::string port = std::to_string(receiver.port());
+  const int kEach = 5;
+  const char* outward[] = {"10.0.2.2",    "10.0.2.3",        "172.17.0.1",
+                           "192.168.1.1", "169.254.169.254", "9.9.9.9"};
+  std::string dests;
+  for (auto* d : outward) dests += std::string(dests.empty() ? "" : ",") + "'" + d + "'";
+  auto leak = guest(
+      "rejected() { iptables -vnxL SBX-REJECT | awk '/icmp-port-unreachable/{print $1}'; }; "
+      "tx() { cat /sys/class/net/sbx0/statistics/tx_packets; }; "
+      "echo rejected_before=$(rejected) tx_before=$(tx); "
+      "python3 -c \"\nimport socket\nsent = failed = 0\n"
+      "for d in [" +
+      dests +
+      ", '127.0.0.1']:\n"
+      "  for i in range(" +
+      std::to_string(kEach) +
+      "):\n"
+      "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+      "    try:\n      s.sendto(b'leak', (d, " +
+      port +
+      ")); sent += 1\n"
+      "    except OSError:\n      failed += 1\n"
+      "    s.close()\nprint('attempts=%d' % (sent + failed))\n\"; "
+      "echo rejected_after=$(rejected) tx_after=$(tx)");
+  ASSERT_EQ(leak.code, 0) << leak.all();
+  auto field = [&](const std::string& key) {
+    auto at = leak.out.find(key + "=");
+    if (at == std::string::npos) return -1L;
+    const char* v = leak.out.c_str() + at + key.size() + 1;
+    return std::isdigit(static_cast<unsigned char>(*v)) ? std::atol(v) : -1L;
+  };
+  const long n_out = kEach * static_cast<long>(std::size(outward));
+  EXPECT_EQ(field("attempts"), n_out + kEach) << leak.all();
+  ASSERT_GE(field("rejected_before"), 0) << "no REJECT rule for non-TCP on sbx0: " << leak.all();
+  // Every datagram bound outward went out through sbx0 and hit the REJECT.
+  EXPECT_GE(field("rejected_after") - field("rejected_before"), n_out) << leak.all();
+  // None reached the wire of sbx0 (a dummy, but the one way out).
+  EXPECT_EQ(field("tx_after"), field("tx_before")) << leak.all();
+  EXPECT_EQ(receiver.count_within(std::chrono::seconds(3)), 0)
+      << "a UDP datagram from the guest reached the host's loopback";
   // DNS sent straight to a public resolver is answered by sbx's stub, by
   // policy: a name balanced does not allow gets NXDOMAIN (rcode 3).
   auto dns = guest(
@@ -161,10 +209,12 @@ TEST_F(EgressEscape, NoRouteOfItsOwnAndNothingButTcpLeaves) {
   // allows the mirror on 80 and 443 only.
   std::string mirror = host_apt_mirror();
   ASSERT_FALSE(mirror.empty());
-  auto ssh = guest("ip=$(getent ahostsv4 " + mirror + " | awk 'NR==1{print $1}'); echo ip=$ip; "
+  auto ssh = guest("ip=$(getent ahostsv4 " + mirror +
+                   " | awk 'NR==1{print $1}'); echo ip=$ip; "
                    "curl -s -m 20 --noproxy '*' telnet://$ip:22 </dev/null");
-  EXPECT_NE(ssh.out.find("ip=") , std::string::npos) << ssh.all();
-  EXPECT_EQ(ssh.out.find("ip=\n"), std::string::npos) << "the mirror did not resolve: " << ssh.all();
+  EXPECT_NE(ssh.out.find("ip="), std::string::npos) << ssh.all();
+  EXPECT_EQ(ssh.out.find("ip=\n"), std::string::npos)
+      << "the mirror did not resolve: " << ssh.all();
   EXPECT_EQ(ssh.out.find("SSH-"), std::string::npos) << ssh.all();
   auto check = sbx({"policy", "check", "network", mirror + ":22", "--sandbox", "esc"});
   EXPECT_EQ(check.code, 1) << check.all();

@@ -6,30 +6,24 @@
 
 #include "base/files.h"
 #include "base/strings.h"
-#include "harness/harness.h"
+#include "harness/sandbox_suite.h"
 
 namespace sbx::testing {
 namespace {
 
-class EscapeTest : public ::testing::Test {
+class EscapeTest : public SandboxSuite<EscapeTest> {
+ public:
+  static SandboxOptions options() {
+    return {.name = "esc", .workspace = "esc-ws", .create_flags = {"--memory", "768m"}};
+  }
+
  protected:
   static void SetUpTestSuite() {
-    env_ = new SbxEnv();
-    ws_ = env_->make_workspace("esc-ws");
-    secret_ = env_->root() + "/host-secret.txt";
+    SandboxSuite::SetUpTestSuite();
+    secret_ = env().root() + "/host-secret.txt";
     (void)write_file_atomic(secret_, "TOP-SECRET-HOST-DATA\n");
-    auto r = sbx({"create", "--name", "esc", "--memory", "768m", "shell", ws_});
-    ok_ = r.code == 0;
-    if (!ok_) fprintf(stderr, "%s\n", r.all().c_str());
   }
-  static void TearDownTestSuite() { delete env_; }
-  void SetUp() override { ASSERT_TRUE(ok_); }
-  static CmdResult guest(const std::string& script) {
-    return sbx({"exec", "-u", "root", "esc", "--", "sh", "-c", script});
-  }
-  static inline SbxEnv* env_ = nullptr;
-  static inline std::string ws_, secret_;
-  static inline bool ok_ = false;
+  static inline std::string secret_;
 };
 
 TEST_F(EscapeTest, NoNetworkDeviceAndNoRouteOfItsOwn) {
@@ -53,35 +47,43 @@ TEST_F(EscapeTest, NoNetworkDeviceAndNoRouteOfItsOwn) {
 }
 
 TEST_F(EscapeTest, NoDeviceNodesThroughTheWorkspace) {
-  auto r = guest("mknod " + ws_ + "/evil-blk b 8 0 2>&1; mknod " + ws_ + "/evil-chr c 1 3 2>&1; echo done");
+  auto r = guest("mknod " + ws() + "/evil-blk b 8 0 2>&1; mknod " + ws() +
+                 "/evil-chr c 1 3 2>&1; echo done");
   EXPECT_NE(r.out.find("done"), std::string::npos);
   for (auto name : {"/evil-blk", "/evil-chr"}) {
     struct stat st;
-    if (::lstat((ws_ + name).c_str(), &st) == 0) {
-      EXPECT_FALSE(S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode)) << name << " is a device on the host";
+    if (::lstat((ws() + name).c_str(), &st) == 0) {
+      EXPECT_FALSE(S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode))
+          << name << " is a device on the host";
     }
   }
 }
 
 TEST_F(EscapeTest, SymlinksResolveInsideTheGuest) {
-  auto r = guest("ln -sf " + secret_ + " " + ws_ + "/link-out; cat " + ws_ + "/link-out 2>&1; "
-                 "ln -sf ../host-secret.txt " + ws_ + "/link-rel; cat " + ws_ + "/link-rel 2>&1; "
-                 "cat " + ws_ + "/../host-secret.txt 2>&1; echo end");
+  auto r = guest("ln -sf " + secret_ + " " + ws() + "/link-out; cat " + ws() +
+                 "/link-out 2>&1; "
+                 "ln -sf ../host-secret.txt " +
+                 ws() + "/link-rel; cat " + ws() +
+                 "/link-rel 2>&1; "
+                 "cat " +
+                 ws() + "/../host-secret.txt 2>&1; echo end");
   EXPECT_EQ(r.out.find("TOP-SECRET"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("end"), std::string::npos);
 }
 
 TEST_F(EscapeTest, HostFilesystemIsNotReachable) {
-  auto r = guest("grep -rl TOP-SECRET-HOST-DATA / --exclude-dir=proc --exclude-dir=sys 2>/dev/null | head -3; "
-                 "cat /proc/mounts");
+  auto r = guest(
+      "grep -rl TOP-SECRET-HOST-DATA / --exclude-dir=proc --exclude-dir=sys 2>/dev/null | head -3; "
+      "cat /proc/mounts");
   EXPECT_EQ(r.out.find(secret_), std::string::npos) << r.out;
   // Only the workspace comes from the host: one share, mounted at its path.
-  EXPECT_NE(r.out.find(" " + ws_ + " "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" " + ws() + " "), std::string::npos) << r.out;
 }
 
 TEST_F(EscapeTest, SandboxSocketsAreNotInTheGuest) {
-  auto r = guest("ls -la /run /tmp 2>&1; find / -name 'qmp.sock' -o -name 'sandboxd.sock' 2>/dev/null | "
-                 "grep -v ^/proc | head -3; echo end");
+  auto r = guest(
+      "ls -la /run /tmp 2>&1; find / -name 'qmp.sock' -o -name 'sandboxd.sock' 2>/dev/null | "
+      "grep -v ^/proc | head -3; echo end");
   EXPECT_EQ(r.out.find("qmp.sock"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("sandboxd.sock"), std::string::npos) << r.out;
 }

@@ -1,0 +1,60 @@
+#include "image/template_cache.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "base/files.h"
+
+namespace sbx::image {
+
+namespace {
+// Enough of the hash to tell templates apart, short enough to read.
+constexpr size_t kIdDigits = 16;
+}  // namespace
+
+std::string templates_dir(const std::string& cache_dir) { return cache_dir + "/templates"; }
+
+std::string template_dir_name(const std::string& kind, const std::string& id) {
+  return kind + "-" + id.substr(0, kIdDigits);
+}
+
+bool template_dir_holds(const std::string& dir_name, const std::string& id) {
+  return !id.empty() && dir_name.find(id.substr(0, kIdDigits)) != std::string::npos;
+}
+
+uint64_t disk_usage(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return 0;
+  if (S_ISREG(st.st_mode)) return static_cast<uint64_t>(st.st_blocks) * 512;
+  uint64_t total = 0;
+  for (auto it = fs::recursive_directory_iterator(path, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode))
+      total += static_cast<uint64_t>(st.st_blocks) * 512;
+  }
+  return total;
+}
+
+TemplatePrune prune_templates(const std::string& cache_dir, const std::set<std::string>& keep_ids,
+                              bool dry_run) {
+  TemplatePrune out;
+  std::string tdir = templates_dir(cache_dir);
+  auto names = list_dir(tdir);
+  if (!names) return out;
+  for (auto& n : *names) {
+    if (n.empty() || n[0] == '.') continue;  // builds in progress and their locks
+    bool used = false;
+    for (auto& id : keep_ids) used = used || template_dir_holds(n, id);
+    if (used) continue;
+    std::string path = tdir + "/" + n;
+    out.paths.push_back(path);
+    out.bytes += disk_usage(path);
+    if (!dry_run) (void)remove_tree(path);
+  }
+  return out;
+}
+
+}  // namespace sbx::image
