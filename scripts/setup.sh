@@ -13,8 +13,12 @@ packages=(
   qemu-system-x86 qemu-utils
   # guest image: kernel download/unpack, root filesystem, initramfs
   mmdebstrap e2fsprogs cpio xz-utils kmod dpkg apt ca-certificates
+  # building templates without root: a user namespace, and fakeroot to pack
+  uidmap fakeroot
   # tests: terminal sessions, and the shells whose completion scripts are checked
   tmux zsh fish
+  # rebuilds: ccache (scripts/build.sh uses it when present)
+  ccache
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #include "image/template_builder.h"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,7 +22,7 @@ namespace {
 
 // Bump whenever the build procedure changes in a way the hashed inputs do
 // not capture (mkfs options, mmdebstrap flags), so caches are rebuilt.
-constexpr char kBuilderVersion[] = "sbx-template-builder-v1";
+constexpr char kBuilderVersion[] = "sbx-template-builder-v2";
 constexpr char kRelease[] = "bookworm";
 constexpr char kMarker[] = ".complete";
 
@@ -65,8 +66,8 @@ Result<void> run_logged(const std::vector<std::string>& argv, const std::string&
   auto st = child->wait();
   if (!st) return st.error();
   if (!st->exited || st->code != 0)
-    return err(argv[0] + " failed (" + st->describe() + "); log " + log +
-               " ends with:\n" + file_tail(log, 3000));
+    return err(argv[0] + " failed (" + st->describe() + "); log " + log + " ends with:\n" +
+               file_tail(log, 3000));
   return ok();
 }
 
@@ -93,6 +94,63 @@ Result<void> remove_build_dir(const std::string& dir) {
     return err("not removing " + dir + ": file systems are still mounted below it");
   return remove_tree(dir);
 }
+
+// Whether `file` (/etc/subuid or /etc/subgid) gives `user` a range, which
+// mmdebstrap's unshare mode maps the guest's users onto.
+bool has_subid_range(const std::string& file, const std::string& user, uid_t uid) {
+  auto text = read_file(file);
+  if (!text) return false;
+  for (auto& line : split(*text, '\n')) {
+    auto f = split(line, ':');
+    if (f.size() == 3 && (f[0] == user || f[0] == std::to_string(uid))) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<void> check_rootless_build() {
+  uid_t uid = ::geteuid();
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  char buf[4096];
+  std::string user = std::to_string(uid);
+  if (::getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found) user = pw.pw_name;
+  for (const char* tool : {"newuidmap", "fakeroot"}) {
+    if (find_program(tool).empty())
+      return err(std::string("building without root needs ") + tool +
+                 " (run scripts/setup.sh, or: sudo apt-get install uidmap fakeroot)");
+  }
+  for (const char* file : {"/etc/subuid", "/etc/subgid"}) {
+    if (!has_subid_range(file, user, uid))
+      return err("building without root needs a sub-id range for " + user + " in " + file +
+                 " (sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 " + user +
+                 ")");
+  }
+  return ok();
+}
+
+std::vector<std::string> pack_command(const std::string& tarball, const std::string& tree,
+                                      const std::string& image, bool as_root) {
+  // Inode tables and journal are zeroed now, once, in the shared template
+  // (lazy init would do it in every guest, into its own overlay). -m 0: no
+  // blocks reserved for root; the agent works as an ordinary user. Without
+  // root, fakeroot records the tarball's owners and device nodes as tar
+  // "creates" them and hands them to mkfs.ext4 -d in the same session, so
+  // the image holds the guest's owners, not the builder's.
+  std::string script =
+      "set -e; tar -C \"$1\" --numeric-owner -xpf \"$2\"; "
+      "mkfs.ext4 -F -q -L sbx-root -m 0 -E lazy_itable_init=0,lazy_journal_init=0 "
+      "-d \"$1\" \"$3\" \"$4\"";
+  std::vector<std::string> argv;
+  if (!as_root) argv.push_back("fakeroot");
+  for (std::string a : {std::string("sh"), std::string("-c"), script, std::string("sbx-pack"), tree,
+                        tarball, image, std::to_string(kTemplateDiskBytes / 1024) + "k"})
+    argv.push_back(std::move(a));
+  return argv;
+}
+
+namespace {
 
 struct Inputs {
   std::vector<std::string> packages;
@@ -134,53 +192,51 @@ Result<void> build(const Inputs& in, const std::string& work, const ProgressFn& 
   std::string sources = work + "/sources.list";
   std::string hook = work + "/customize.sh";
   std::string rootfs = work + "/rootfs";
+  std::string tarball = work + "/rootfs.tar";
   std::string image = work + "/rootfs.ext4";
   if (auto r = write_file_atomic(sources, in.sources); !r) return r;
   if (auto r = write_file_atomic(hook, in.hook, 0755); !r) return r;
 
-  report(progress, std::string("Building template 'shell' (Debian ") + kRelease +
-                       " via mmdebstrap)...");
+  report(progress,
+         std::string("Building template 'shell' (Debian ") + kRelease + " via mmdebstrap)...");
   auto t0 = std::chrono::steady_clock::now();
   std::vector<std::string> argv = {
+      // auto: root mode as root, unshare mode (a user namespace over the
+      // user's sub-uids) otherwise. Either way the result is a tarball whose
+      // owners are the guest's, so one packing step serves both.
       "mmdebstrap", "--variant=minbase", "--mode=auto", "--components=main",
       "--include=" + join(in.packages, ","),
       // Man pages, docs and translations are dead weight in every sandbox;
       // the settings also stay in the image for packages installed later.
-      "--dpkgopt=path-exclude=/usr/share/man/*",
-      "--dpkgopt=path-exclude=/usr/share/doc/*",
+      "--dpkgopt=path-exclude=/usr/share/man/*", "--dpkgopt=path-exclude=/usr/share/doc/*",
       "--dpkgopt=path-include=/usr/share/doc/*/copyright",
-      "--dpkgopt=path-exclude=/usr/share/locale/*",
-      "--customize-hook=" + hook, kRelease, rootfs, sources};
+      "--dpkgopt=path-exclude=/usr/share/locale/*", "--customize-hook=" + hook, kRelease, tarball,
+      sources};
   if (auto r = run_logged(argv, log); !r) return r.error().wrap("mmdebstrap");
   report(progress, "Debian root file system ready in " + fmt_seconds(seconds_since(t0)));
 
   report(progress, "Packing the root file system into an ext4 image...");
   t0 = std::chrono::steady_clock::now();
-  // Inode tables and journal are zeroed now, once, in the shared template:
-  // ~0.3 GiB more real disk for 20 GiB, mkfs time unchanged (~3 s). With lazy
-  // init every guest's ext4lazyinit thread would do that zeroing after mount,
-  // in the background, into its own overlay. Measured under TCG that costs
-  // little (overlay +0.7 MiB after 150 s: the thread is throttled and QEMU
-  // turns zeroing into cheap zero clusters), but it is guest CPU and I/O in
-  // every sandbox's first minutes for a one-off 0.3 GiB saving on the host.
-  // -m 0: no blocks reserved for root; the agent works as an ordinary user.
-  argv = {"mkfs.ext4", "-F", "-q", "-L", "sbx-root", "-m", "0",
-          "-E", "lazy_itable_init=0,lazy_journal_init=0",
-          "-d", rootfs, image, std::to_string(kTemplateDiskBytes / 1024) + "k"};
+  // Zeroing inode tables and journal now (see pack_command) costs ~0.3 GiB
+  // more real disk for 20 GiB and no mkfs time; lazy init would cost guest
+  // CPU and I/O in every sandbox's first minutes instead.
+  if (auto r = make_dirs(rootfs); !r) return r;
+  argv = pack_command(tarball, rootfs, image, ::geteuid() == 0);
   if (auto r = run_logged(argv, log); !r)
-    return r.error().wrap("mkfs.ext4 (needs e2fsprogs >= 1.43 for -d)");
+    return r.error().wrap("packing the ext4 image (tar, mkfs.ext4 -d)");
   report(progress, "ext4 image written in " + fmt_seconds(seconds_since(t0)));
-  // The tree is in the image now; it would only double the cache's size.
+  // The tree and the tarball are in the image now; they would only triple
+  // the cache's size.
   if (auto r = remove_build_dir(rootfs); !r) return r;
+  if (::unlink(tarball.c_str()) < 0) return errno_error("remove " + tarball);
   return write_file_atomic(work + "/" + kMarker, in.id + "\n");
 }
 
 }  // namespace
 
 std::vector<std::string> shell_template_packages() {
-  return {"bash",     "sudo",     "git",          "curl",     "ca-certificates",
-          "procps",   "iproute2", "python3",      "docker.io", "iptables",
-          "e2fsprogs", "less",    "nano",         "openssh-client", "xz-utils",
+  return {"bash", "sudo", "git", "curl", "ca-certificates", "procps", "iproute2", "python3",
+          "docker.io", "iptables", "e2fsprogs", "less", "nano", "openssh-client", "xz-utils",
           // Agents routinely build native code (node-gyp, pip wheels). It
           // costs ~20 s and ~0.25 GiB once per template, measured.
           "build-essential"};
@@ -215,8 +271,7 @@ chroot "$root" apt-get clean
 )SH";
 }
 
-Result<TemplateArtifacts> ensure_shell_template(const std::string& cache_dir,
-                                                ProgressFn progress) {
+Result<TemplateArtifacts> ensure_shell_template(const std::string& cache_dir, ProgressFn progress) {
   auto in = shell_inputs();
   if (!in) return in.error().wrap("template 'shell'");
   std::string tdir = templates_dir(cache_dir);
@@ -228,14 +283,9 @@ Result<TemplateArtifacts> ensure_shell_template(const std::string& cache_dir,
   std::string dir = tdir + "/" + name;
   if (auto t = load_cached(dir, in->id); t) return t;
 
-  // mmdebstrap without root runs in a user namespace, and the tree it leaves
-  // is owned by sub-uids on the host: mkfs.ext4 -d would copy those owners
-  // into the image. Until the rootless path exists (tar output, then
-  // fakeroot + tar + mkfs.ext4 -d), refuse rather than build a broken image.
-  if (::geteuid() != 0)
-    return err("building template 'shell' without root is not supported yet "
-               "(mmdebstrap's rootless tree is owned by sub-uids, which mkfs.ext4 -d "
-               "would copy into the image)");
+  if (::geteuid() != 0) {
+    if (auto r = check_rootless_build(); !r) return r.error().wrap("template 'shell'");
+  }
 
   auto lock = FileLock::acquire(tdir + "/." + name + ".lock");
   if (!lock) return lock.error();
@@ -249,9 +299,15 @@ Result<TemplateArtifacts> ensure_shell_template(const std::string& cache_dir,
   auto built = build(*in, work, progress);
   if (!built) {
     auto e = built.error().wrap("build template 'shell'");
+    // The log outlives the half-made tree, beside the cache entries, so the
+    // user can read all of it and the next build starts clean.
+    std::string kept = tdir + "/" + name + ".failed.log";
+    if (::rename((work + "/build.log").c_str(), kept.c_str()) == 0)
+      e.message += "\nfull build log: " + kept;
     if (auto r = remove_build_dir(work); !r) e.message += " (" + r.error().message + ")";
     return e;
   }
+  (void)::unlink((tdir + "/" + name + ".failed.log").c_str());
   if (::rename(work.c_str(), dir.c_str()) < 0) {
     auto e = errno_error("rename " + work);
     (void)remove_build_dir(work);

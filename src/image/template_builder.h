@@ -1,7 +1,8 @@
 // Templates: read-only ext4 root-disk images that sandboxes boot from through
 // a qcow2 overlay. The base template `shell` is Debian bookworm built with
 // mmdebstrap from the host's own Debian mirror, then packed with mkfs.ext4 -d
-// (no mounting, no loop devices).
+// (no mounting, no loop devices). As root or as a normal user: without root,
+// mmdebstrap runs in a user namespace and the image is packed under fakeroot.
 #pragma once
 
 #include <cstdint>
@@ -32,10 +33,20 @@ std::vector<std::string> shell_template_packages();
 /// machine-id, apt clean.
 std::string shell_template_hook_script();
 
+/// Whether this (non-root) user can build templates: mmdebstrap's unshare
+/// mode needs newuidmap and a sub-uid and sub-gid range, packing needs
+/// fakeroot. The error says how to fix what is missing.
+Result<void> check_rootless_build();
+
+/// The command that turns mmdebstrap's `tarball` into the ext4 `image`,
+/// unpacking into the empty dir `tree`; under fakeroot unless `as_root`, so
+/// the image keeps the tarball's owners, modes and device nodes.
+std::vector<std::string> pack_command(const std::string& tarball, const std::string& tree,
+                                      const std::string& image, bool as_root);
+
 /// Returns the cached `shell` template, building it if needed (about a
 /// minute with a nearby mirror). Safe against concurrent callers (flock)
 /// and crashes (built in a temp dir, renamed into place with a marker).
-Result<TemplateArtifacts> ensure_shell_template(const std::string& cache_dir,
-                                                ProgressFn progress);
+Result<TemplateArtifacts> ensure_shell_template(const std::string& cache_dir, ProgressFn progress);
 
 }  // namespace sbx::image
