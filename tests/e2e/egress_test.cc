@@ -131,7 +131,7 @@ TEST_F(EgressTest, FollowStreamsDecisionsAsTheyHappen) {
   ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
   Fd rd(p[0]), wr(p[1]);
   SpawnOptions o;
-  o.argv = {SBX_CLI_PATH, "policy", "log", "net", "-f", "--json"};
+  o.argv = {sbx_cli_path(), "policy", "log", "net", "-f", "--json"};
   o.stdout_fd = wr.get();
   auto child = ChildProcess::spawn(o);
   ASSERT_TRUE(child) << child.error().message;

@@ -166,7 +166,7 @@ TEST_F(LifecycleCliTest, InspectJsonParses) {
 
 TEST_F(LifecycleCliTest, CompletionLoadsInBash) {
   auto r = run({"bash", "-c",
-                std::string("source <(") + SBX_CLI_PATH + " completion bash) && complete -p sbx"});
+                "source <(" + sbx_cli_path() + " completion bash) && complete -p sbx"});
   EXPECT_EQ(r.code, 0) << r.all();
   EXPECT_EQ(r.out, "complete -F _sbx sbx\n");
   EXPECT_EQ(r.err, "");

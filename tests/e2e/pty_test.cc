@@ -142,7 +142,7 @@ class PtyTest : public SandboxSuite<PtyTest> {
 };
 
 TEST_F(PtyTest, InteractiveSessionOnARealTerminal) {
-  auto p = PtyProcess::spawn({SBX_CLI_PATH, "run", "pty"}, 30, 100);
+  auto p = PtyProcess::spawn({sbx_cli_path(), "run", "pty"}, 30, 100);
   ASSERT_TRUE(p);
   ASSERT_TRUE(p->wait_for("Starting shell agent in sandbox 'pty'...")) << p->screen();
   ASSERT_TRUE(p->wait_for("Workspace: " + ws())) << p->screen();
@@ -213,7 +213,7 @@ TEST_F(PtyTest, InteractiveSessionOnARealTerminal) {
 TEST_F(PtyTest, TerminalIsRestoredAndRunReattaches) {
   // A second session on the same sandbox works (nothing left half-open by
   // the first) and ends with the shell's status.
-  auto p = PtyProcess::spawn({SBX_CLI_PATH, "run", "pty"}, 24, 80);
+  auto p = PtyProcess::spawn({sbx_cli_path(), "run", "pty"}, 24, 80);
   ASSERT_TRUE(p);
   ASSERT_TRUE(p->wait_for("Workspace: ")) << p->screen();
   p->mark();
@@ -233,7 +233,7 @@ TEST_F(PtyTest, TerminalIsRestoredAndRunReattaches) {
 }
 
 TEST_F(PtyTest, ResetAsksOnATerminalAndNoKeepsEverything) {
-  auto p = PtyProcess::spawn({SBX_CLI_PATH, "reset"}, 24, 80);
+  auto p = PtyProcess::spawn({sbx_cli_path(), "reset"}, 24, 80);
   ASSERT_TRUE(p);
   ASSERT_TRUE(p->wait_for("This removes all 1 sandboxes and their disks. Continue? [y/N]"))
       << p->screen();

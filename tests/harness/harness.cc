@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <regex>
 
 #include "base/child_process.h"
@@ -98,8 +99,13 @@ CmdResult run(const std::vector<std::string>& argv, const std::string& input,
   return r;
 }
 
+std::string sbx_cli_path() {
+  const char* env = std::getenv("SBX_TEST_CLI");
+  return env && *env ? env : SBX_CLI_PATH;
+}
+
 CmdResult sbx(const std::vector<std::string>& args, const std::string& input) {
-  std::vector<std::string> argv = {SBX_CLI_PATH};
+  std::vector<std::string> argv = {sbx_cli_path()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv, input);
 }

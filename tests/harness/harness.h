@@ -28,6 +28,9 @@ inline constexpr std::chrono::seconds kCommandTimeout{20 * 60};
 /// and `err` says so (a hung sbx fails the test instead of hanging it).
 CmdResult run(const std::vector<std::string>& argv, const std::string& input = "",
               std::chrono::milliseconds timeout = kCommandTimeout);
+/// The sbx binary under test: $SBX_TEST_CLI when set (the normal-user runner
+/// copies the binaries somewhere that user can reach), else this build's.
+std::string sbx_cli_path();
 /// Runs `sbx ARGS...` (with run()'s time limit).
 CmdResult sbx(const std::vector<std::string>& args, const std::string& input = "");
 
