@@ -48,8 +48,9 @@ struct Kit {
   std::string node;
   std::map<std::string, std::string> env;  ///< set for the entry command
   std::vector<KitFile> files;
-  std::vector<std::string> entry;          ///< argv of the agent, e.g. {"claude", "--dangerously-skip-permissions"}
-  std::vector<std::string> allow;          ///< domains the agent needs (allow rules)
+  std::vector<std::string>
+      entry;  ///< argv of the agent, e.g. {"claude", "--dangerously-skip-permissions"}
+  std::vector<std::string> allow;  ///< domains the agent needs (allow rules)
   std::vector<Credential> credentials;
   std::vector<HostConfig> host_config;
   std::string source;  ///< where it was read from (file path), for messages
