@@ -9,6 +9,8 @@ packages=(
   build-essential cmake pkg-config git
   libcli11-dev nlohmann-json3-dev libboost-dev libssl-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libncurses-dev libidn2-dev libyaml-cpp-dev
+  # gzip-compressed image layers (sbx template load)
+  zlib1g-dev
   # the VMM and its disk tool
   qemu-system-x86 qemu-utils
   # guest image: kernel download/unpack, root filesystem, initramfs
