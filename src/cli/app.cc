@@ -5,6 +5,7 @@
 
 #include "cli/arguments.h"
 #include "cli/commands.h"
+#include "cli/secret_commands.h"
 #include "cli/completion.h"
 #include "cli/format.h"
 
@@ -183,11 +184,14 @@ int run_cli(int argc, const char* const* argv, Console& con) {
       "Examples:\n  sbx cp ./src shell-myproject:/tmp/src\n  sbx cp shell-myproject:/var/log/app.log .");
   cp->callback([&] { action = [&] { return cmds.cp(cp_src, cp_dst); }; });
 
-  bool reset_force = false;
-  auto* reset = app.add_subcommand("reset", "Stop and remove every sandbox");
+  bool reset_force = false, reset_keep_secrets = false;
+  auto* reset = app.add_subcommand("reset", "Stop and remove every sandbox and stored secret");
   reset->add_flag("-f,--force", reset_force, "Do not ask for confirmation");
-  reset->footer("Example:\n  sbx reset -f");
-  reset->callback([&] { action = [&] { return cmds.reset(reset_force); }; });
+  reset->add_flag("--preserve-secrets", reset_keep_secrets, "Keep the stored secrets");
+  reset->footer("Example:\n  sbx reset -f\n  sbx reset -f --preserve-secrets");
+  reset->callback([&] { action = [&] { return cmds.reset(reset_force, reset_keep_secrets); }; });
+
+  add_secret_commands(app, cmds, action);
 
   bool prune_dry = false, prune_force = false, prune_json = false;
   auto* prune = app.add_subcommand(

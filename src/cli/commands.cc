@@ -239,7 +239,7 @@ int Commands::ports(const PortsOpts& o) {
   return 0;
 }
 
-int Commands::reset(bool force) {
+int Commands::reset(bool force, bool preserve_secrets) {
   auto& c = daemon();
   auto list = check(c.list());
   std::string n = std::to_string(list.size());
@@ -251,6 +251,10 @@ int Commands::reset(bool force) {
   auto removed = check(c.reset());
   for (auto& name : removed) con_.out << "Removed sandbox '" << name << "'\n";
   con_.out << "Removed " << removed.size() << (removed.size() == 1 ? " sandbox\n" : " sandboxes\n");
+  if (!preserve_secrets) {
+    check(c.request("POST", "/v1/secrets/reset", "{}", std::chrono::seconds(10)));
+    con_.out << "Removed all stored secrets (keep them with 'sbx reset --preserve-secrets')\n";
+  }
   return 0;
 }
 

@@ -88,6 +88,8 @@ struct PortsOpts {
 std::vector<std::string> agent_command(const std::string& agent,
                                        const std::vector<std::string>& agent_args);
 
+struct SecretSetOpts;  // cli/secret_commands.h
+
 /// Runs sbx commands against the daemon, writing to a Console.
 class Commands {
  public:
@@ -100,7 +102,8 @@ class Commands {
   int stop(const std::vector<std::string>& names);
   int rm(const std::vector<std::string>& names, bool force, bool all);
   int ports(const PortsOpts& o);
-  int reset(bool force);
+  /// Removes every sandbox and, unless `preserve_secrets`, every secret.
+  int reset(bool force, bool preserve_secrets = false);
   int prune(bool dry_run, bool force, bool json);
   int inspect(const std::string& name, bool json);
   int cp(const std::string& src, const std::string& dst);
@@ -122,6 +125,11 @@ class Commands {
   /// `json`) until interrupted or the daemon stops.
   int policy_log(const std::string& sandbox, bool json, int limit, bool blocked,
                  bool follow = false);
+
+  /// sbx secret ...: values are read from -t, a hidden prompt or stdin.
+  int secret_set(const SecretSetOpts& o);
+  int secret_ls(bool json);
+  int secret_rm(bool global, const std::vector<std::string>& args);
 
   /// Runs a command body, turning a Failure into "Error: ..." and 125.
   int guarded(const std::function<int()>& body);

@@ -40,6 +40,9 @@ class ApiServer {
   void run();
   /// Makes run() return; safe from any thread.
   void stop();
+  /// The route table, for routes installed from outside (secrets); add
+  /// them before run().
+  ApiRouter& router() { return router_; }
 
  private:
   ApiServer(Fd listener, SandboxManager& m, PolicyService& p, EgressService& e, Logger& log,

@@ -7,8 +7,7 @@ namespace sbx::daemon {
 
 namespace {
 
-net::EgressOptions proxy_options(const net::DnsNameCache& names) {
-  net::EgressOptions o;
+net::EgressOptions proxy_options(const net::DnsNameCache& names, net::EgressOptions o = {}) {
   o.names = &names;
   return o;
 }
@@ -29,7 +28,8 @@ std::shared_ptr<const net::Policy> make_deny_all() {
 
 Result<std::unique_ptr<EgressService>> EgressService::open(const std::string& log_path,
                                                            PolicyFn policy, Logger& log,
-                                                           EgressLimits limits) {
+                                                           EgressLimits limits,
+                                                           net::EgressOptions intercept) {
   auto netlog = net::NetworkLog::open(log_path, limits.log_rows);
   if (!netlog) return netlog.error().wrap("open network log");
   auto proxy = net::ProxySettings::from_process_env();
@@ -37,17 +37,17 @@ Result<std::unique_ptr<EgressService>> EgressService::open(const std::string& lo
     log.info("egress: upstream connections go through the host's proxy (HTTP(S)_PROXY)");
   return std::make_unique<EgressService>(std::move(*netlog), std::move(policy),
                                          std::make_unique<net::SystemResolver>(), std::move(proxy),
-                                         log, limits);
+                                         log, limits, std::move(intercept));
 }
 
 EgressService::EgressService(std::unique_ptr<net::NetworkLog> netlog, PolicyFn policy,
                              std::unique_ptr<net::Resolver> resolver, net::ProxySettings proxy,
-                             Logger& log, EgressLimits limits)
+                             Logger& log, EgressLimits limits, net::EgressOptions intercept)
     : log_(std::move(netlog)),
       resolver_(std::move(resolver)),
       connector_(std::move(proxy), *resolver_),
       deny_all_(make_deny_all()),
-      proxy_(policy, *resolver_, connector_, log_.get(), proxy_options(names_)),
+      proxy_(policy, *resolver_, connector_, log_.get(), proxy_options(names_, std::move(intercept))),
       deny_proxy_([d = deny_all_] { return d; }, *resolver_, connector_, log_.get()),
       dns_(policy, *resolver_, log_.get(), &names_),
       deny_dns_([d = deny_all_] { return d; }, *resolver_, log_.get()),

@@ -45,12 +45,15 @@ class EgressService {
 
   /// The daemon's service: the network log at `log_path`, the system
   /// resolver, and the host's HTTP(S)_PROXY/NO_PROXY for upstream.
+  /// `intercept` carries the credential source, TLS interceptor and (tests
+  /// only) upstream overrides for the proxy; its `names` is ignored.
   static Result<std::unique_ptr<EgressService>> open(const std::string& log_path, PolicyFn policy,
-                                                     Logger& log, EgressLimits limits = {});
+                                                     Logger& log, EgressLimits limits = {},
+                                                     net::EgressOptions intercept = {});
   /// With every part given (tests: ":memory:" log, StaticResolver, no proxy).
   EgressService(std::unique_ptr<net::NetworkLog> netlog, PolicyFn policy,
                 std::unique_ptr<net::Resolver> resolver, net::ProxySettings proxy, Logger& log,
-                EgressLimits limits = {});
+                EgressLimits limits = {}, net::EgressOptions intercept = {});
   /// Detaches every sandbox: aborts their connections and joins every thread.
   ~EgressService();
   EgressService(const EgressService&) = delete;

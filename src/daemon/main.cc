@@ -14,10 +14,17 @@
 #include "base/log.h"
 #include "base/paths.h"
 #include "daemon/api_server.h"
+#include "daemon/credential_resolver.h"
+#include "daemon/guest_provisioner.h"
+#include "daemon/secret_routes.h"
+#include "daemon/secret_store.h"
 #include "daemon/egress_service.h"
 #include "daemon/sandbox_manager.h"
 #include "daemon/store.h"
 #include "daemon/vm_launcher.h"
+#include "net/cert_authority.h"
+#include "net/tls_interceptor.h"
+#include "net/upstream_override.h"
 #include "sbx_version.h"
 
 using namespace sbx;
@@ -98,10 +105,40 @@ int main(int argc, char** argv) {
     fprintf(stderr, "sandboxd: %s\n", policy.error().message.c_str());
     return 1;
   }
+  // Secrets stay on the host: checked (modes) on every start, injected by
+  // the egress proxy into requests for their hosts, never given to a guest.
+  auto fail = [&](const Error& e) {
+    log.error(e.message);
+    fprintf(stderr, "sandboxd: %s\n", e.message.c_str());
+    return 1;
+  };
+  auto secrets = daemon::SecretStore::open(paths->state + "/secrets");
+  if (!secrets) return fail(secrets.error());
+  auto ca = net::CertAuthority::load_or_create(paths->state + "/ca");
+  if (!ca) return fail(ca.error());
+  auto interceptor = net::TlsInterceptor::create(**ca);
+  if (!interceptor) return fail(interceptor.error());
+  daemon::CredentialResolver credentials(**secrets, daemon::CredentialResolver::process_env());
+  net::EgressOptions intercept;
+  intercept.credentials = &credentials;
+  intercept.interceptor = interceptor->get();
+  if (const char* o = getenv(net::kUpstreamOverrideEnv); o && *o) {
+    auto ov = net::parse_upstream_overrides(o);
+    if (!ov) return fail(ov.error().wrap(net::kUpstreamOverrideEnv));
+    intercept.upstream_override = *ov;
+    std::string msg = std::string("TEST ONLY: ") + net::kUpstreamOverrideEnv + " is set (" + o +
+                      "): connections to these hosts go to loopback test servers. It exists "
+                      "for sbx's own test suites; never set it otherwise.";
+    log.warn(msg);
+    fprintf(stderr, "sandboxd: WARNING: %s\n", msg.c_str());
+  }
+  daemon::GuestProvisioner provisioner((*ca)->ca_pem());
+
   // Every connection and DNS query of every sandbox is decided here, by the
   // policy as it is at that moment.
   auto egress = daemon::EgressService::open(
-      paths->state + "/network.db", [p = policy->get()] { return p->current(); }, log);
+      paths->state + "/network.db", [p = policy->get()] { return p->current(); }, log, {},
+      std::move(intercept));
   if (!egress) {
     log.error(egress.error().message);
     fprintf(stderr, "sandboxd: %s\n", egress.error().message.c_str());
@@ -114,12 +151,21 @@ int main(int argc, char** argv) {
   log.info("sandboxd " SBX_VERSION " starting (pid " + std::to_string(getpid()) + ")");
   manager.set_on_link_up([&](const std::string& name, bool deny_network,
                              const std::shared_ptr<daemon::AgentLink>& link) {
+    if (auto r = provisioner.provision(*link); !r)
+      log.warn("sandbox " + name + ": " + r.error().message);
     (*egress)->attach(name, deny_network, link);
+  });
+  manager.set_exec_env([&](const std::string& name) {
+    auto env = daemon::GuestProvisioner::exec_env();
+    for (auto& e : credentials.guest_env(name)) env.push_back(std::move(e));
+    return env;
   });
   manager.set_on_link_down([&](const std::string& name) { (*egress)->detach(name); });
   manager.set_on_removed([&](const std::string& name) {
     if (auto r = (*policy)->forget_sandbox(name); !r)
       log.warn("policy rules of removed sandbox " + name + ": " + r.error().message);
+    if (auto r = (*secrets)->forget_sandbox(name); !r)
+      log.warn("secrets of removed sandbox " + name + ": " + r.error().message);
   });
   manager.recover();
 
@@ -132,6 +178,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   server = std::move(*srv);
+  daemon::SecretRoutes secret_routes(manager, **secrets, credentials);
+  secret_routes.install(server->router());
   (void)write_file_atomic(paths->pid_file(), std::to_string(getpid()) + "\n", 0600);
 
   std::thread sig_thread([&] {

@@ -343,6 +343,10 @@ Result<std::shared_ptr<GuestChannel>> SandboxManager::exec(const std::string& na
   if (!run || !run->link) return err("sandbox '" + name + "' is not running");
   if (req.user.empty()) req.user = rec.user;
   if (req.cwd.empty()) req.cwd = rec.workspace;
+  if (exec_env_) {
+    auto extra = exec_env_(name);
+    req.env.insert(req.env.begin(), extra.begin(), extra.end());
+  }
   return run->link->open_exec(req, 30s);
 }
 

@@ -50,6 +50,12 @@ class SandboxManager {
   /// Called with a sandbox's name after it has been removed (rm, reset,
   /// prune), for state kept elsewhere (its policy rules). Set before use.
   void set_on_removed(std::function<void(const std::string&)> f) { on_removed_ = std::move(f); }
+  /// Supplies "K=V" entries put before every exec request's own (which
+  /// win): proxy-managed credential sentinels, the sbx CA's variables.
+  /// Set before use.
+  void set_exec_env(std::function<std::vector<std::string>(const std::string&)> f) {
+    exec_env_ = std::move(f);
+  }
   /// Called with a sandbox's name, its --deny-network flag and its agent
   /// link whenever a link comes up: after a boot, and for each VM re-adopted
   /// by recover(). Runs under the sandbox's lock. Set before recover().
@@ -120,6 +126,8 @@ class SandboxManager {
   std::map<std::string, std::shared_ptr<Running>> running_;
 
   std::function<void(const std::string&)> on_removed_;
+
+  std::function<std::vector<std::string>(const std::string&)> exec_env_;
   LinkUpFn on_link_up_;
   std::function<void(const std::string&)> on_link_down_;
   std::mutex create_mu_;  // creation reserves names and directories

@@ -44,10 +44,16 @@ std::string forbidden_response(const std::string& host, uint16_t port, const std
   bool is_ip = parse_ip(host).has_value();
   if (is_ip && host.find(':') != std::string::npos) target = "[" + host + "]";
   if (port != 80 && port != 443) target += ":" + std::to_string(port);
-  std::string body = "Blocked by the sbx egress policy.\n"
-                     "Destination: " + target + "\n"
-                     "Decided by: " + rule + "\n"
-                     "To allow it: sbx policy allow network " + target + "\n";
+  std::string body =
+      "Blocked by the sbx egress policy.\n"
+      "Destination: " +
+      target +
+      "\n"
+      "Decided by: " +
+      rule +
+      "\n"
+      "To allow it: sbx policy allow network " +
+      target + "\n";
   return simple_response(403, "Forbidden", body);
 }
 
@@ -201,6 +207,16 @@ ConnectionSummary EgressProxy::serve(ClientStream& client, const ConnectionInfo&
       return s;
     }
   }
+  // A host with credential rules is served inside TLS; everything else is
+  // relayed as opaque bytes.
+  bool tls = req.connect || (info.kind == ConnectionKind::kTransparent && req.method == "TLS");
+  if (tls && opts_.interceptor && opts_.credentials && !req.host.empty() && !parse_ip(s.host)) {
+    auto rules = opts_.credentials->rules_for(info.sandbox, s.host);
+    if (!rules.empty()) {
+      intercept(client, info, req, std::move(*upstream), std::move(rules), s);
+      return s;
+    }
+  }
   FdStream up(std::move(*upstream));
   if (!req.upstream_prefix.empty()) {
     if (auto w = up.write(req.upstream_prefix); !w) {
@@ -221,12 +237,62 @@ ConnectionSummary EgressProxy::serve(ClientStream& client, const ConnectionInfo&
   return s;
 }
 
+void EgressProxy::intercept(ClientStream& client, const ConnectionInfo& info, Request& req,
+                            Fd upstream, std::vector<CredentialRule> rules, ConnectionSummary& s) {
+  // Every request gets a row of its own: what was asked, which services'
+  // credentials went in (never their values), or why it was refused.
+  auto on_request = [&](const RequestSeen& seen) {
+    if (!log_) return;
+    LogEntry r;
+    r.sandbox = info.sandbox;
+    r.host = s.host;
+    r.port = s.port;
+    r.kind = "request";
+    r.method = seen.method;
+    r.path = seen.path;
+    r.allowed = true;
+    r.finished = true;
+    r.rule = seen.services.empty() ? "intercepted: no credential used"
+                                   : "intercepted: credential " + seen.services;
+    log_->record(r);
+  };
+  InterceptResult r = opts_.interceptor->run(client, req.upstream_prefix, std::move(upstream),
+                                             s.host, s.port, std::move(rules), on_request);
+  s.bytes_up = r.bytes_up;
+  s.bytes_down = r.bytes_down;
+  s.error = !r.refused.empty() ? "refused: " + r.refused : r.error;
+  if (log_ && !r.refused.empty()) {
+    LogEntry e;
+    e.sandbox = info.sandbox;
+    e.host = s.host;
+    e.port = s.port;
+    e.kind = "request";
+    e.method = req.method;
+    e.rule = "refused: " + r.refused;
+    e.error = r.refused;
+    e.finished = true;
+    log_->record(e);
+  }
+  if (log_) log_->finish(s.log_id, s.bytes_up, s.bytes_down, s.error);
+}
+
 Result<Fd> EgressProxy::open_upstream(const Policy& policy, const ConnectionInfo& info,
                                       const std::string& host, const std::optional<IpAddress>& ip,
                                       uint16_t port, Decision& decision,
                                       std::string& connect_error) {
   decision = decide(policy, info.sandbox, Target{host, ip, port});
   if (!decision.allowed) return err("denied");
+  if (!opts_.upstream_override.empty() && !host.empty()) {
+    // TEST ONLY: the name was decided; the connection goes to a test server.
+    auto n = normalize_host(host);
+    auto it = n ? opts_.upstream_override.find(*n + ":" + std::to_string(port))
+                : opts_.upstream_override.end();
+    if (it != opts_.upstream_override.end()) {
+      auto fd = connector_.connect_direct(it->second.ip, it->second.port);
+      if (!fd) connect_error = fd.error().message;
+      return fd;
+    }
+  }
   // Which address(es) to connect to: a literal as given, else our own lookup.
   std::optional<IpAddress> literal = ip;
   if (!host.empty()) literal = parse_ip_lenient(host);

@@ -16,10 +16,13 @@
 #include "base/result.h"
 #include "net/address.h"
 #include "net/client_stream.h"
+#include "net/credential_source.h"
 #include "net/dns_names.h"
 #include "net/network_log.h"
 #include "net/policy.h"
 #include "net/resolver.h"
+#include "net/tls_interceptor.h"
+#include "net/upstream_override.h"
 
 namespace sbx::net {
 
@@ -58,6 +61,14 @@ struct EgressOptions {
   /// not HTTP with Host) is decided as the name its address was resolved
   /// from, so host:port rules apply to ssh and other raw TCP.
   const DnsNameCache* names = nullptr;
+  /// Credential rules (nullable, must outlive the proxy). A TLS connection
+  /// to a host with rules for its sandbox is terminated by `interceptor`;
+  /// every other connection is relayed untouched.
+  const CredentialSource* credentials = nullptr;
+  TlsInterceptor* interceptor = nullptr;  ///< nullable; must outlive the proxy
+  /// TEST ONLY (see upstream_override.h): allowed "host:port" destinations
+  /// connected to a loopback address instead. Empty in production.
+  UpstreamOverrides upstream_override;
 };
 
 /// Serves guest connections. Thread-safe: one instance for the daemon,
@@ -85,6 +96,9 @@ class EgressProxy {
   Result<Fd> open_upstream(const Policy& policy, const ConnectionInfo& info,
                            const std::string& host, const std::optional<IpAddress>& ip,
                            uint16_t port, Decision& decision, std::string& connect_error);
+  /// Serves an allowed TLS connection to a host with credential rules.
+  void intercept(ClientStream& client, const ConnectionInfo& info, Request& req, Fd upstream,
+                 std::vector<CredentialRule> rules, ConnectionSummary& s);
 
   std::function<std::shared_ptr<const Policy>()> policy_;
   Resolver& resolver_;
