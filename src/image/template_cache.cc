@@ -5,6 +5,8 @@
 #include <filesystem>
 
 #include "base/files.h"
+#include "image/template_catalog.h"
+#include "image/template_layer.h"
 
 namespace sbx::image {
 
@@ -44,12 +46,32 @@ TemplatePrune prune_templates(const std::string& cache_dir, const std::set<std::
   std::string tdir = templates_dir(cache_dir);
   auto names = list_dir(tdir);
   if (!names) return out;
+  // Layers (directories with metadata) follow the catalog's rules; what a
+  // kept layer is built on stays too, base templates included.
+  auto all = list_templates(tdir);
+  std::vector<TemplateEntry> layers;
+  for (auto& e : all)
+    if (path_exists(e.dir + "/" + kMetaFile)) layers.push_back(e);
+  std::set<std::string> doomed_layers, keep = keep_ids;
+  for (auto* e : prunable_templates(layers, keep_ids)) doomed_layers.insert(e->dir);
+  for (auto& e : layers) {
+    if (doomed_layers.count(e.dir)) continue;
+    for (std::string id = e.meta.parent_id; !id.empty() && !keep.count(id);) {
+      keep.insert(id);
+      auto* p = find_template_by_id(all, id);
+      id = p ? p->meta.parent_id : "";
+    }
+  }
   for (auto& n : *names) {
     if (n.empty() || n[0] == '.') continue;  // builds in progress and their locks
-    bool used = false;
-    for (auto& id : keep_ids) used = used || template_dir_holds(n, id);
-    if (used) continue;
     std::string path = tdir + "/" + n;
+    bool used = false;
+    if (path_exists(path + "/" + kMetaFile)) {
+      used = !doomed_layers.count(path);
+    } else {
+      for (auto& id : keep) used = used || template_dir_holds(n, id);
+    }
+    if (used) continue;
     out.paths.push_back(path);
     out.bytes += disk_usage(path);
     if (!dry_run) (void)remove_tree(path);
