@@ -29,12 +29,17 @@ home="$(getent passwd "$user" | cut -d: -f6)"
 
 stage="$(mktemp -d /tmp/sbx-normal-user.XXXXXX)"
 trap 'rm -rf "$stage"' EXIT
-# sbx finds sandboxd, and sandboxd finds sbx-agent, beside itself.
-cp "$bin_dir/sbx" "$bin_dir/sandboxd" "$bin_dir/sbx-agent" "$bin_dir/$suite" "$stage/"
-chmod 0755 "$stage" "$stage"/*
+# The layout of the build tree: sbx finds sandboxd, and sandboxd finds
+# sbx-agent, beside itself; both find the built-in kits in ../share/sbx/kits.
+mkdir -p "$stage/bin" "$stage/share/sbx"
+cp "$bin_dir/sbx" "$bin_dir/sandboxd" "$bin_dir/sbx-agent" "$bin_dir/$suite" "$stage/bin/"
+if [ -e "$bin_dir/../share/sbx/kits" ]; then
+  cp -rL "$bin_dir/../share/sbx/kits" "$stage/share/sbx/kits"
+fi
+chmod -R a+rX "$stage"
 
 cd "$stage"
 # A clean environment, as a login would give: nothing of root's leaks in.
 runuser -u "$user" -- env -i HOME="$home" USER="$user" LOGNAME="$user" \
   PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin LANG=C.UTF-8 \
-  SBX_TEST_CLI="$stage/sbx" "$stage/$suite" "$@"
+  SBX_TEST_CLI="$stage/bin/sbx" "$stage/bin/$suite" "$@"
