@@ -8,6 +8,7 @@
 #include "cli/secret_commands.h"
 #include "cli/completion.h"
 #include "cli/format.h"
+#include "cli/kit_commands.h"
 
 namespace sbx::cli {
 
@@ -25,6 +26,11 @@ void add_new_sandbox_flags(CLI::App* cmd, NewSandboxOpts& o) {
   cmd->add_flag("--deny-network", o.deny_network,
                 "No network at all: every connection and DNS lookup is denied, whatever the "
                 "policy rules say");
+  cmd->add_option("--kit", o.kit_dir,
+                  "Run the agent a kit directory defines (its kit.yaml); AGENT may then be left "
+                  "out");
+  cmd->add_flag("--no-host-config", o.no_host_config,
+                "Do not copy the agent's settings from your home (e.g. ~/.claude/settings.json)");
 }
 
 // The completion model, read off the CLI11 tree so it never drifts from it.
@@ -83,11 +89,13 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   auto* create = app.add_subcommand("create", "Create a sandbox for an agent");
   add_new_sandbox_flags(create, co.sandbox);
   create->add_flag("-q,--quiet", co.quiet, "Print only the sandbox name");
-  create->add_option("AGENT", co.agent, "Agent to run: shell")->required();
+  // Not required by CLI11: with --kit the kit names the agent.
+  create->add_option("AGENT", co.agent, "Agent to run: shell (or leave out with --kit)");
   create->add_option("PATH", co.path, "Workspace directory (default: .)");
   create->footer(
       "Examples:\n  sbx create --name dev -m 8g -p 8080:5000 shell ~/src/project\n"
-      "  sbx create --deny-network --name offline shell .   # no egress at all");
+      "  sbx create --deny-network --name offline shell .   # no egress at all\n"
+      "  sbx create --kit ./my-kit .                        # an agent of your own");
   create->callback([&] { action = [&] { return cmds.create(co); }; });
 
   bool ls_json = false, ls_quiet = false;
@@ -125,14 +133,16 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   run->add_option("--env-file", ro.env_files, "Read environment variables from a file");
   run->add_flag("-d,--detach", ro.detach, "Create and start, but do not attach");
   run->add_flag("--rm", ro.remove, "Remove the sandbox when the session ends");
-  run->add_option("SANDBOX_OR_AGENT", ro.target, "An existing sandbox, or an agent: shell")
-      ->required();
+  // Not required by CLI11: with --kit the kit names the agent.
+  run->add_option("SANDBOX_OR_AGENT", ro.target,
+                  "An existing sandbox, or an agent: shell (or leave out with --kit)");
   run->add_option("PATH", ro.paths, "Workspace for a new sandbox (default: .)");
   run->footer(
       "Arguments after '--' go to the agent (for shell: bash -l ARGS).\n"
       "Examples:\n  sbx run shell ~/src/project\n  sbx run shell-project\n"
       "  sbx run --rm shell . -- -c 'make test'\n"
-      "  sbx run --deny-network shell .      # a new sandbox with no network");
+      "  sbx run --deny-network shell .      # a new sandbox with no network\n"
+      "  sbx run --kit ./my-kit .            # an agent of your own (see 'sbx kit')");
   run->callback([&] {
     ro.agent_args = after_dashes;
     action = [&] { return cmds.run(ro); };
@@ -308,6 +318,8 @@ int run_cli(int argc, const char* const* argv, Console& con) {
       return cmds.policy_log(pa->sandbox, pa->json, pa->limit, pa->blocked, pa->follow);
     };
   });
+
+  add_kit_commands(app, con, action);
 
   auto* version = app.add_subcommand("version", "Show the client and daemon versions");
   version->footer("Example:\n  sbx version");

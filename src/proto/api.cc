@@ -118,7 +118,8 @@ std::string to_json(const CreateRequest& r) {
               {"workspace", r.workspace}, {"memory_bytes", r.memory_bytes},
               {"cpus", r.cpus},       {"start", r.start},
               {"ports", ports},       {"docker_bytes", r.docker_bytes},
-              {"deny_network", r.deny_network}});
+              {"deny_network", r.deny_network}, {"kit_dir", r.kit_dir},
+              {"host_config", r.host_config}});
 }
 
 Result<CreateRequest> parse_create_request(std::string_view text) {
@@ -129,8 +130,11 @@ Result<CreateRequest> parse_create_request(std::string_view text) {
                  json_field(*j, "workspace", r.workspace),
                  json_field(*j, "memory_bytes", r.memory_bytes), json_field(*j, "cpus", r.cpus),
                  json_field(*j, "start", r.start), json_field(*j, "docker_bytes", r.docker_bytes),
-                 json_field(*j, "deny_network", r.deny_network)})
+                 json_field(*j, "deny_network", r.deny_network),
+                 json_field(*j, "kit_dir", r.kit_dir), json_field(*j, "host_config", r.host_config)})
     if (!x) return x.error().wrap("create request");
+  if (r.kit_dir.size() > 4096 || (!r.kit_dir.empty() && r.kit_dir[0] != '/'))
+    return err("create request: 'kit_dir' must be an absolute path");
   if (auto it = j->find("ports"); it != j->end() && !it->is_null()) {
     if (!it->is_array() || it->size() > 256) return err("create request: bad 'ports'");
     for (auto& pj : *it) {

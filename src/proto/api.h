@@ -129,6 +129,12 @@ struct CreateRequest {
   uint64_t docker_bytes = 0;       ///< private dockerd volume; 0: 10 GiB
   /// No egress at all, whatever the policy rules say (sbx create --deny-network).
   bool deny_network = false;
+  /// A user's kit directory (sbx create --kit DIR), absolute, read by the
+  /// daemon; empty: `agent` is a built-in kit. The CLI has validated it.
+  std::string kit_dir;
+  /// Copy the kit's host_config files from the user's home into the
+  /// sandbox (false: --no-host-config). Absent in a request: true.
+  bool host_config = true;
 };
 std::string to_json(const CreateRequest& r);
 Result<CreateRequest> parse_create_request(std::string_view json);

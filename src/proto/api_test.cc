@@ -136,6 +136,25 @@ TEST(DenyNetwork, TravelsInCreateRequestAndSandboxInfo) {
   EXPECT_NE(to_json(s).find("\"deny_network\":true"), std::string::npos);
 }
 
+TEST(KitFields, TravelInCreateRequest) {
+  CreateRequest r;
+  r.workspace = "/x";
+  auto d = parse_create_request(to_json(r));
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->kit_dir, "");
+  EXPECT_TRUE(d->host_config);
+  r.kit_dir = "/home/u/my-kit";
+  r.host_config = false;
+  auto p = parse_create_request(to_json(r));
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->kit_dir, "/home/u/my-kit");
+  EXPECT_FALSE(p->host_config);
+  // Older clients do not send them: the kit is the agent's, settings come along.
+  EXPECT_TRUE(parse_create_request(R"({"workspace":"/x"})")->host_config);
+  EXPECT_FALSE(parse_create_request(R"({"workspace":"/x","kit_dir":"rel/kit"})").ok());
+  EXPECT_FALSE(parse_create_request(R"({"workspace":"/x","host_config":"no"})").ok());
+}
+
 TEST(OpenKind, TcpAndExec) {
   EXPECT_EQ(*open_kind(to_json(TcpConnectRequest{"127.0.0.1", 80})), "tcp");
   EXPECT_EQ(*open_kind("{\"argv\":[\"x\"]}"), "exec");
