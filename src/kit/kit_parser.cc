@@ -192,7 +192,10 @@ class Reader {
                                       const std::vector<std::string>& known) {
     std::map<std::string, Field> out;
     for (auto it = map.begin(); it != map.end(); ++it) {
-      const YAML::Node& k = it->first;
+      // Copies: the iterator's pair is a temporary proxy (a reference into
+      // it dangles, which ASan caught in the fuzz replay).
+      const YAML::Node k = it->first;
+      const YAML::Node v = it->second;
       if (!k.IsScalar()) {
         fail(k.Mark(), what + ": keys must be plain words");
         continue;
@@ -215,7 +218,7 @@ class Reader {
         fail(k.Mark(), what + ": '" + key + "' given twice");
         continue;
       }
-      out[key] = Field{it->second, k.Mark()};
+      out[key] = Field{v, k.Mark()};
     }
     return out;
   }
@@ -313,17 +316,19 @@ class Reader {
     }
     std::set<std::string> seen;
     for (auto it = f.value.begin(); it != f.value.end(); ++it) {
-      if (!it->first.IsScalar() || !valid_env_name(it->first.Scalar())) {
-        fail(it->first.Mark(), "env: '" + (it->first.IsScalar() ? it->first.Scalar() : "?") +
-                                   "' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)");
+      const YAML::Node key = it->first;
+      const YAML::Node value = it->second;
+      if (!key.IsScalar() || !valid_env_name(key.Scalar())) {
+        fail(key.Mark(), "env: '" + (key.IsScalar() ? key.Scalar() : std::string("?")) +
+                             "' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)");
         continue;
       }
-      const std::string& k = it->first.Scalar();
+      const std::string k = key.Scalar();
       if (!seen.insert(k).second) {
-        fail(it->first.Mark(), "env: '" + k + "' given twice");
+        fail(key.Mark(), "env: '" + k + "' given twice");
         continue;
       }
-      if (auto v = scalar(Field{it->second, it->first.Mark()}, "env." + k, 4096)) kit_.env[k] = *v;
+      if (auto v = scalar(Field{value, key.Mark()}, "env." + k, 4096)) kit_.env[k] = *v;
     }
   }
 
