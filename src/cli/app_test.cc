@@ -14,9 +14,9 @@
 namespace sbx::cli {
 namespace {
 
-using proto::FrameType;
 using client::testing::FakeDaemon;
 using client::testing::FakeRequest;
+using proto::FrameType;
 
 const char* kList =
     R"({"sandboxes":[{"name":"shell-a","agent":"shell","status":"running","workspace":"/w/a",)"
@@ -26,25 +26,31 @@ const char* kList =
 // A scripted daemon: knows sandboxes shell-a (running) and b (stopped).
 void scripted(const FakeRequest& r, int fd) {
   auto& t = r.target;
-  if (t == "/v1/version") return client::testing::respond(fd, 200, R"({"version":"0.1.0","api":1})");
+  if (t == "/v1/version")
+    return client::testing::respond(fd, 200, R"({"version":"0.1.0","api":1})");
   if (t == "/v1/sandboxes" && r.method == "GET") return client::testing::respond(fd, 200, kList);
   if (t == "/v1/sandboxes" && r.method == "POST") {
     auto req = proto::parse_create_request(r.body);
     proto::SandboxInfo s;
-    s.name = req->name.empty() ? proto::default_sandbox_name(req->agent, req->workspace)
-                               : req->name;
+    s.name =
+        req->name.empty() ? proto::default_sandbox_name(req->agent, req->workspace) : req->name;
     s.agent = req->agent;
     s.status = "running";
     s.workspace = req->workspace;
     return client::testing::respond(fd, 201, proto::to_json(s));
   }
   if (t == "/v1/sandboxes/shell-a" && r.method == "GET")
-    return client::testing::respond(fd, 200, R"({"name":"shell-a","agent":"shell","status":"running","workspace":"/w/a"})");
+    return client::testing::respond(
+        fd, 200, R"({"name":"shell-a","agent":"shell","status":"running","workspace":"/w/a"})");
   if (t == "/v1/sandboxes/b" && r.method == "GET")
-    return client::testing::respond(fd, 200, R"({"name":"b","agent":"shell","status":"failed","workspace":"/w/b",)"
-                                     R"("error":"boot timed out\nconsole: tail"})");
+    return client::testing::respond(
+        fd, 200,
+        R"({"name":"b","agent":"shell","status":"failed","workspace":"/w/b",)"
+        R"("error":"boot timed out\nconsole: tail"})");
   if (t == "/v1/sandboxes/shell-a/ports" && r.method == "GET")
-    return client::testing::respond(fd, 200, R"({"ports":[{"host_ip":"127.0.0.1","host_port":49152,"sandbox_port":5000,"proto":"tcp"}]})");
+    return client::testing::respond(
+        fd, 200,
+        R"({"ports":[{"host_ip":"127.0.0.1","host_port":49152,"sandbox_port":5000,"proto":"tcp"}]})");
   if (t == "/v1/sandboxes/shell-a/ports" && r.method == "POST") {
     auto p = proto::parse_port_mapping(r.body);
     if (p->host_port == 0) p->host_port = 49153;
@@ -52,12 +58,17 @@ void scripted(const FakeRequest& r, int fd) {
   }
   if (t == "/v1/sandboxes/shell-a/ports/unpublish") {
     auto p = proto::parse_port_mapping(r.body);
-    if (p->host_port != 49152) return client::testing::respond(fd, 404, R"({"message":"no such mapping"})");
-    return client::testing::respond(fd, 200, R"({"ports":[{"host_ip":"127.0.0.1","host_port":49152,"sandbox_port":5000,"proto":"tcp"}]})");
+    if (p->host_port != 49152)
+      return client::testing::respond(fd, 404, R"({"message":"no such mapping"})");
+    return client::testing::respond(
+        fd, 200,
+        R"({"ports":[{"host_ip":"127.0.0.1","host_port":49152,"sandbox_port":5000,"proto":"tcp"}]})");
   }
   if (starts_with(t, "/v1/policy/log?")) {
     if (t.find("sandbox=ghost") != std::string::npos)
-      return client::testing::respond(fd, 404, R"({"message":"sandbox 'ghost' not found. Run 'sbx ls' to see your sandboxes."})");
+      return client::testing::respond(
+          fd, 404,
+          R"({"message":"sandbox 'ghost' not found. Run 'sbx ls' to see your sandboxes."})");
     return client::testing::respond(
         fd, 200,
         R"([{"id":2,"time_ms":1764615431000,"sandbox":"shell-a","host":"evil.example","port":443,)"
@@ -65,9 +76,18 @@ void scripted(const FakeRequest& r, int fd) {
         R"("verdict":"deny","bytes_up":0,"bytes_down":0,"finished":true,"error":""}])");
   }
   if (t == "/v1/reset") return client::testing::respond(fd, 200, R"({"removed":["shell-a","b"]})");
+  if (t == "/v1/secrets/reset" || t == "/v1/secrets/remove")
+    return client::testing::respond(fd, 200, "{}");
+  if (t == "/v1/secrets" && r.method == "POST") return client::testing::respond(fd, 201, "{}");
+  if (t == "/v1/secrets")
+    return client::testing::respond(
+        fd, 200,
+        R"([{"scope":"","service":"anthropic","source":"stored","hosts":["api.anthropic.com"]}])");
   if (t == "/v1/prune" || t == "/v1/prune?dry_run=1")
-    return client::testing::respond(fd, 200, std::string(R"({"sandboxes":["b"],"artifacts":[],"bytes":1048576,"dry_run":)") +
-                                         (t == "/v1/prune" ? "false}" : "true}"));
+    return client::testing::respond(
+        fd, 200,
+        std::string(R"({"sandboxes":["b"],"artifacts":[],"bytes":1048576,"dry_run":)") +
+            (t == "/v1/prune" ? "false}" : "true}"));
   if (t == "/v1/sandboxes/shell-a?force=1" && r.method == "DELETE")
     return client::testing::respond(fd, 204, "");
   if (t == "/v1/sandboxes/shell-a" && r.method == "DELETE")
@@ -75,13 +95,15 @@ void scripted(const FakeRequest& r, int fd) {
   if (t == "/v1/sandboxes/shell-a/exec") {
     auto req = proto::parse_exec_request(r.body);
     if (req->argv[0] == "nope")
-      return client::testing::respond(fd, 404, R"({"message":"nope: command not found","exit_code":127})");
+      return client::testing::respond(fd, 404,
+                                      R"({"message":"nope: command not found","exit_code":127})");
     std::string joined;
     for (auto& a : req->argv) joined += "[" + a + "]";
     proto::ExitInfo e;
     e.exit_code = 7;
-    client::testing::respond_upgrade(fd, client::testing::exec_frame(FrameType::kData, joined) +
-                                     client::testing::exec_frame(FrameType::kExit, proto::to_json(e)));
+    client::testing::respond_upgrade(
+        fd, client::testing::exec_frame(FrameType::kData, joined) +
+                client::testing::exec_frame(FrameType::kExit, proto::to_json(e)));
     return;
   }
   client::testing::respond(fd, 404, R"({"message":"no such sandbox"})");
@@ -166,11 +188,14 @@ TEST_F(AppTest, CreatePrintsTheTranscriptShape) {
   ASSERT_TRUE(make_dirs(dir->path() + "/sbx-test"));
   auto ws = *absolute_path(dir->path() + "/sbx-test");
   ASSERT_EQ(run({"create", "shell", dir->path() + "/sbx-test"}), 0) << err.str();
-  EXPECT_EQ(out.str(), "✓ Created sandbox 'shell-sbx-test'\n"
-                       "  Workspace: " + ws + " (direct mount)\n"
-                       "  Agent: shell\n\n"
-                       "To connect to this sandbox, run:\n"
-                       "  sbx run shell-sbx-test\n");
+  EXPECT_EQ(out.str(),
+            "✓ Created sandbox 'shell-sbx-test'\n"
+            "  Workspace: " +
+                ws +
+                " (direct mount)\n"
+                "  Agent: shell\n\n"
+                "To connect to this sandbox, run:\n"
+                "  sbx run shell-sbx-test\n");
   ASSERT_EQ(run({"create", "-q", "--name", "mine", "-m", "1g", "shell", ws}), 0);
   EXPECT_EQ(out.str(), "mine\n");
   auto last = fake->requests().back();
@@ -182,8 +207,7 @@ TEST_F(AppTest, CreatePrintsTheTranscriptShape) {
 
 TEST_F(AppTest, UnknownSandboxSaysWhatToDo) {
   EXPECT_EQ(run({"stop", "ghost"}), kExitFailure);
-  EXPECT_EQ(err.str(),
-            "Error: sandbox 'ghost' not found. Run 'sbx ls' to see your sandboxes.\n");
+  EXPECT_EQ(err.str(), "Error: sandbox 'ghost' not found. Run 'sbx ls' to see your sandboxes.\n");
 }
 
 TEST_F(AppTest, RemovingARunningSandboxSuggestsStopOrForce) {
@@ -288,7 +312,9 @@ TEST_F(AppTest, RunRefusesConflictsBeforeAnyRequest) {
 
 TEST_F(AppTest, CreateSendsPortsAndDockerSize) {
   ASSERT_EQ(run({"create", "-q", "--name", "p", "-p", "8080:5000", "--publish", "3000",
-                 "--docker-size", "20g", "shell", dir->path()}), 0) << err.str();
+                 "--docker-size", "20g", "shell", dir->path()}),
+            0)
+      << err.str();
   auto req = proto::parse_create_request(fake->requests().back().body);
   ASSERT_TRUE(req);
   ASSERT_EQ(req->ports.size(), 2u);
@@ -313,7 +339,8 @@ TEST_F(AppTest, PortsListPublishUnpublishAndJson) {
   EXPECT_EQ(out.str(), "Unpublished 127.0.0.1:49152 -> 5000/tcp\n");
   EXPECT_EQ(run({"ports", "shell-a", "--unpublish", "1234"}), kExitFailure);
   EXPECT_NE(err.str().find("no published port of sandbox 'shell-a' matches '1234'"),
-            std::string::npos) << err.str();
+            std::string::npos)
+      << err.str();
   ASSERT_EQ(run({"ports", "--json", "shell-a"}), 0);
   auto j = nlohmann::json::parse(out.str(), nullptr, false);
   ASSERT_TRUE(j.is_array());
@@ -335,7 +362,10 @@ TEST_F(AppTest, ResetAndPruneNeedATerminalOrForce) {
   EXPECT_FALSE(saw(*fake, "POST", "/v1/reset"));
   EXPECT_FALSE(saw(*fake, "POST", "/v1/prune"));
   ASSERT_EQ(run({"reset", "-f"}), 0) << err.str();
-  EXPECT_EQ(out.str(), "Removed sandbox 'shell-a'\nRemoved sandbox 'b'\nRemoved 2 sandboxes\n");
+  EXPECT_EQ(out.str(),
+            "Removed sandbox 'shell-a'\nRemoved sandbox 'b'\nRemoved 2 sandboxes\n"
+            "Removed all stored secrets (keep them with 'sbx reset --preserve-secrets')\n");
+  EXPECT_TRUE(saw(*fake, "POST", "/v1/secrets/reset"));
   ASSERT_EQ(run({"prune", "--dry-run"}), 0) << err.str();
   EXPECT_NE(out.str().find("Would remove sandbox 'b'"), std::string::npos) << out.str();
   EXPECT_FALSE(saw(*fake, "POST", "/v1/prune"));
@@ -364,7 +394,8 @@ TEST_F(AppTest, PolicyLogQueriesAndPrints) {
   EXPECT_NE(out.str().find("evil.example"), std::string::npos) << out.str();
   EXPECT_NE(out.str().find("default policy balanced"), std::string::npos) << out.str();
   EXPECT_TRUE(saw(*fake, "GET", "/v1/policy/log?limit=100"));
-  ASSERT_EQ(run({"policy", "log", "shell-a", "--blocked", "--limit", "5", "--json"}), 0) << err.str();
+  ASSERT_EQ(run({"policy", "log", "shell-a", "--blocked", "--limit", "5", "--json"}), 0)
+      << err.str();
   auto j = nlohmann::json::parse(out.str(), nullptr, false);
   ASSERT_TRUE(j.is_array());
   EXPECT_EQ(j[0]["verdict"], "deny");
@@ -378,7 +409,8 @@ TEST_F(AppTest, PolicyLogQueriesAndPrints) {
 }
 
 TEST_F(AppTest, DenyNetworkGoesInTheCreateRequest) {
-  ASSERT_EQ(run({"create", "--deny-network", "--name", "off", "shell", dir->path()}), 0) << err.str();
+  ASSERT_EQ(run({"create", "--deny-network", "--name", "off", "shell", dir->path()}), 0)
+      << err.str();
   ASSERT_EQ(run({"create", "--name", "on", "shell", dir->path()}), 0) << err.str();
   std::vector<bool> flags;
   for (auto& r : fake->requests())
@@ -425,6 +457,54 @@ TEST_F(AppTest, CompletionCoversTheCommandTree) {
                   "--rm", "--dry-run", "sbx ls -q"})
     EXPECT_NE(out.str().find(w), std::string::npos) << w;
   EXPECT_EQ(run({"completion", "powershell"}), kExitFailure);
+}
+
+}  // namespace
+}  // namespace sbx::cli
+
+namespace sbx::cli {
+namespace {
+
+TEST_F(AppTest, ResetPreservesSecretsWhenAsked) {
+  ASSERT_EQ(run({"reset", "-f", "--preserve-secrets"}), 0) << err.str();
+  EXPECT_TRUE(saw(*fake, "POST", "/v1/reset"));
+  EXPECT_FALSE(saw(*fake, "POST", "/v1/secrets/reset"));
+}
+
+TEST_F(AppTest, SecretSetReadsStdinAndNeverPrintsIt) {
+  ASSERT_TRUE(write_all(outp->second.get(), "sk-ant-FROM-STDIN\n").ok());
+  ASSERT_EQ(run({"secret", "set", "-g", "anthropic"}), 0) << err.str();
+  auto body = nlohmann::json::parse(fake->requests().back().body);
+  EXPECT_EQ(body["value"], "sk-ant-FROM-STDIN");
+  EXPECT_EQ(body["scope"], "");
+  EXPECT_EQ(body["service"], "anthropic");
+  EXPECT_EQ((out.str() + err.str()).find("FROM-STDIN"), std::string::npos);
+  ASSERT_EQ(run({"secret", "set", "my-box", "openai", "-t", "tok"}), 0) << err.str();
+  body = nlohmann::json::parse(fake->requests().back().body);
+  EXPECT_EQ(body["scope"], "my-box");
+  EXPECT_EQ(body["value"], "tok");
+  // Neither -g nor a sandbox: refused before any request.
+  size_t before = fake->requests().size();
+  EXPECT_EQ(run({"secret", "set", "openai", "-t", "x"}), kExitFailure);
+  EXPECT_EQ(fake->requests().size(), before);
+}
+
+TEST_F(AppTest, SecretSetCustomAndRmAndLs) {
+  ASSERT_EQ(run({"secret", "set-custom", "--host", "api.example.com", "--host", "b.example.com",
+                 "--env", "EX_KEY", "--header", "X-Key", "-t", "v", "-g"}),
+            0)
+      << err.str();
+  auto body = nlohmann::json::parse(fake->requests().back().body);
+  EXPECT_EQ(body["custom"], true);
+  EXPECT_EQ(body["hosts"].size(), 2u);
+  EXPECT_EQ(body["env"], "EX_KEY");
+  EXPECT_EQ(body["header"], "X-Key");
+  ASSERT_EQ(run({"secret", "rm", "-g", "anthropic"}), 0) << err.str();
+  body = nlohmann::json::parse(fake->requests().back().body);
+  EXPECT_EQ(body["service"], "anthropic");
+  ASSERT_EQ(run({"secret", "ls"}), 0) << err.str();
+  EXPECT_NE(out.str().find("anthropic"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("api.anthropic.com"), std::string::npos) << out.str();
 }
 
 }  // namespace
