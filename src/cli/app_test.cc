@@ -14,9 +14,9 @@
 namespace sbx::cli {
 namespace {
 
+using proto::FrameType;
 using client::testing::FakeDaemon;
 using client::testing::FakeRequest;
-using proto::FrameType;
 
 const char* kList =
     R"({"sandboxes":[{"name":"shell-a","agent":"shell","status":"running","workspace":"/w/a",)"
@@ -26,31 +26,25 @@ const char* kList =
 // A scripted daemon: knows sandboxes shell-a (running) and b (stopped).
 void scripted(const FakeRequest& r, int fd) {
   auto& t = r.target;
-  if (t == "/v1/version")
-    return client::testing::respond(fd, 200, R"({"version":"0.1.0","api":1})");
+  if (t == "/v1/version") return client::testing::respond(fd, 200, R"({"version":"0.1.0","api":1})");
   if (t == "/v1/sandboxes" && r.method == "GET") return client::testing::respond(fd, 200, kList);
   if (t == "/v1/sandboxes" && r.method == "POST") {
     auto req = proto::parse_create_request(r.body);
     proto::SandboxInfo s;
-    s.name =
-        req->name.empty() ? proto::default_sandbox_name(req->agent, req->workspace) : req->name;
+    s.name = req->name.empty() ? proto::default_sandbox_name(req->agent, req->workspace)
+                               : req->name;
     s.agent = req->agent;
     s.status = "running";
     s.workspace = req->workspace;
     return client::testing::respond(fd, 201, proto::to_json(s));
   }
   if (t == "/v1/sandboxes/shell-a" && r.method == "GET")
-    return client::testing::respond(
-        fd, 200, R"({"name":"shell-a","agent":"shell","status":"running","workspace":"/w/a"})");
+    return client::testing::respond(fd, 200, R"({"name":"shell-a","agent":"shell","status":"running","workspace":"/w/a"})");
   if (t == "/v1/sandboxes/b" && r.method == "GET")
-    return client::testing::respond(
-        fd, 200,
-        R"({"name":"b","agent":"shell","status":"failed","workspace":"/w/b",)"
-        R"("error":"boot timed out\nconsole: tail"})");
+    return client::testing::respond(fd, 200, R"({"name":"b","agent":"shell","status":"failed","workspace":"/w/b",)"
+                                     R"("error":"boot timed out\nconsole: tail"})");
   if (t == "/v1/sandboxes/shell-a/ports" && r.method == "GET")
-    return client::testing::respond(
-        fd, 200,
-        R"({"ports":[{"host_ip":"127.0.0.1","host_port":49152,"sandbox_port":5000,"proto":"tcp"}]})");
+    return client::testing::respond(fd, 200, R"({"ports":[{"host_ip":"127.0.0.1","host_port":49152,"sandbox_port":5000,"proto":"tcp"}]})");
   if (t == "/v1/sandboxes/shell-a/ports" && r.method == "POST") {
     auto p = proto::parse_port_mapping(r.body);
     if (p->host_port == 0) p->host_port = 49153;
@@ -58,17 +52,12 @@ void scripted(const FakeRequest& r, int fd) {
   }
   if (t == "/v1/sandboxes/shell-a/ports/unpublish") {
     auto p = proto::parse_port_mapping(r.body);
-    if (p->host_port != 49152)
-      return client::testing::respond(fd, 404, R"({"message":"no such mapping"})");
-    return client::testing::respond(
-        fd, 200,
-        R"({"ports":[{"host_ip":"127.0.0.1","host_port":49152,"sandbox_port":5000,"proto":"tcp"}]})");
+    if (p->host_port != 49152) return client::testing::respond(fd, 404, R"({"message":"no such mapping"})");
+    return client::testing::respond(fd, 200, R"({"ports":[{"host_ip":"127.0.0.1","host_port":49152,"sandbox_port":5000,"proto":"tcp"}]})");
   }
   if (starts_with(t, "/v1/policy/log?")) {
     if (t.find("sandbox=ghost") != std::string::npos)
-      return client::testing::respond(
-          fd, 404,
-          R"({"message":"sandbox 'ghost' not found. Run 'sbx ls' to see your sandboxes."})");
+      return client::testing::respond(fd, 404, R"({"message":"sandbox 'ghost' not found. Run 'sbx ls' to see your sandboxes."})");
     return client::testing::respond(
         fd, 200,
         R"([{"id":2,"time_ms":1764615431000,"sandbox":"shell-a","host":"evil.example","port":443,)"
@@ -84,10 +73,8 @@ void scripted(const FakeRequest& r, int fd) {
         fd, 200,
         R"([{"scope":"","service":"anthropic","source":"stored","hosts":["api.anthropic.com"]}])");
   if (t == "/v1/prune" || t == "/v1/prune?dry_run=1")
-    return client::testing::respond(
-        fd, 200,
-        std::string(R"({"sandboxes":["b"],"artifacts":[],"bytes":1048576,"dry_run":)") +
-            (t == "/v1/prune" ? "false}" : "true}"));
+    return client::testing::respond(fd, 200, std::string(R"({"sandboxes":["b"],"artifacts":[],"bytes":1048576,"dry_run":)") +
+                                         (t == "/v1/prune" ? "false}" : "true}"));
   if (t == "/v1/sandboxes/shell-a?force=1" && r.method == "DELETE")
     return client::testing::respond(fd, 204, "");
   if (t == "/v1/sandboxes/shell-a" && r.method == "DELETE")
@@ -95,15 +82,13 @@ void scripted(const FakeRequest& r, int fd) {
   if (t == "/v1/sandboxes/shell-a/exec") {
     auto req = proto::parse_exec_request(r.body);
     if (req->argv[0] == "nope")
-      return client::testing::respond(fd, 404,
-                                      R"({"message":"nope: command not found","exit_code":127})");
+      return client::testing::respond(fd, 404, R"({"message":"nope: command not found","exit_code":127})");
     std::string joined;
     for (auto& a : req->argv) joined += "[" + a + "]";
     proto::ExitInfo e;
     e.exit_code = 7;
-    client::testing::respond_upgrade(
-        fd, client::testing::exec_frame(FrameType::kData, joined) +
-                client::testing::exec_frame(FrameType::kExit, proto::to_json(e)));
+    client::testing::respond_upgrade(fd, client::testing::exec_frame(FrameType::kData, joined) +
+                                     client::testing::exec_frame(FrameType::kExit, proto::to_json(e)));
     return;
   }
   client::testing::respond(fd, 404, R"({"message":"no such sandbox"})");
@@ -188,14 +173,11 @@ TEST_F(AppTest, CreatePrintsTheTranscriptShape) {
   ASSERT_TRUE(make_dirs(dir->path() + "/sbx-test"));
   auto ws = *absolute_path(dir->path() + "/sbx-test");
   ASSERT_EQ(run({"create", "shell", dir->path() + "/sbx-test"}), 0) << err.str();
-  EXPECT_EQ(out.str(),
-            "✓ Created sandbox 'shell-sbx-test'\n"
-            "  Workspace: " +
-                ws +
-                " (direct mount)\n"
-                "  Agent: shell\n\n"
-                "To connect to this sandbox, run:\n"
-                "  sbx run shell-sbx-test\n");
+  EXPECT_EQ(out.str(), "✓ Created sandbox 'shell-sbx-test'\n"
+                       "  Workspace: " + ws + " (direct mount)\n"
+                       "  Agent: shell\n\n"
+                       "To connect to this sandbox, run:\n"
+                       "  sbx run shell-sbx-test\n");
   ASSERT_EQ(run({"create", "-q", "--name", "mine", "-m", "1g", "shell", ws}), 0);
   EXPECT_EQ(out.str(), "mine\n");
   auto last = fake->requests().back();
@@ -207,7 +189,8 @@ TEST_F(AppTest, CreatePrintsTheTranscriptShape) {
 
 TEST_F(AppTest, UnknownSandboxSaysWhatToDo) {
   EXPECT_EQ(run({"stop", "ghost"}), kExitFailure);
-  EXPECT_EQ(err.str(), "Error: sandbox 'ghost' not found. Run 'sbx ls' to see your sandboxes.\n");
+  EXPECT_EQ(err.str(),
+            "Error: sandbox 'ghost' not found. Run 'sbx ls' to see your sandboxes.\n");
 }
 
 TEST_F(AppTest, RemovingARunningSandboxSuggestsStopOrForce) {
@@ -312,9 +295,7 @@ TEST_F(AppTest, RunRefusesConflictsBeforeAnyRequest) {
 
 TEST_F(AppTest, CreateSendsPortsAndDockerSize) {
   ASSERT_EQ(run({"create", "-q", "--name", "p", "-p", "8080:5000", "--publish", "3000",
-                 "--docker-size", "20g", "shell", dir->path()}),
-            0)
-      << err.str();
+                 "--docker-size", "20g", "shell", dir->path()}), 0) << err.str();
   auto req = proto::parse_create_request(fake->requests().back().body);
   ASSERT_TRUE(req);
   ASSERT_EQ(req->ports.size(), 2u);
@@ -339,8 +320,7 @@ TEST_F(AppTest, PortsListPublishUnpublishAndJson) {
   EXPECT_EQ(out.str(), "Unpublished 127.0.0.1:49152 -> 5000/tcp\n");
   EXPECT_EQ(run({"ports", "shell-a", "--unpublish", "1234"}), kExitFailure);
   EXPECT_NE(err.str().find("no published port of sandbox 'shell-a' matches '1234'"),
-            std::string::npos)
-      << err.str();
+            std::string::npos) << err.str();
   ASSERT_EQ(run({"ports", "--json", "shell-a"}), 0);
   auto j = nlohmann::json::parse(out.str(), nullptr, false);
   ASSERT_TRUE(j.is_array());
@@ -394,8 +374,7 @@ TEST_F(AppTest, PolicyLogQueriesAndPrints) {
   EXPECT_NE(out.str().find("evil.example"), std::string::npos) << out.str();
   EXPECT_NE(out.str().find("default policy balanced"), std::string::npos) << out.str();
   EXPECT_TRUE(saw(*fake, "GET", "/v1/policy/log?limit=100"));
-  ASSERT_EQ(run({"policy", "log", "shell-a", "--blocked", "--limit", "5", "--json"}), 0)
-      << err.str();
+  ASSERT_EQ(run({"policy", "log", "shell-a", "--blocked", "--limit", "5", "--json"}), 0) << err.str();
   auto j = nlohmann::json::parse(out.str(), nullptr, false);
   ASSERT_TRUE(j.is_array());
   EXPECT_EQ(j[0]["verdict"], "deny");
@@ -409,8 +388,7 @@ TEST_F(AppTest, PolicyLogQueriesAndPrints) {
 }
 
 TEST_F(AppTest, DenyNetworkGoesInTheCreateRequest) {
-  ASSERT_EQ(run({"create", "--deny-network", "--name", "off", "shell", dir->path()}), 0)
-      << err.str();
+  ASSERT_EQ(run({"create", "--deny-network", "--name", "off", "shell", dir->path()}), 0) << err.str();
   ASSERT_EQ(run({"create", "--name", "on", "shell", dir->path()}), 0) << err.str();
   std::vector<bool> flags;
   for (auto& r : fake->requests())
