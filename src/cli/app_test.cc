@@ -65,6 +65,13 @@ void scripted(const FakeRequest& r, int fd) {
         R"("verdict":"deny","bytes_up":0,"bytes_down":0,"finished":true,"error":""}])");
   }
   if (t == "/v1/reset") return client::testing::respond(fd, 200, R"({"removed":["shell-a","b"]})");
+  if (t == "/v1/secrets/reset" || t == "/v1/secrets/remove")
+    return client::testing::respond(fd, 200, "{}");
+  if (t == "/v1/secrets" && r.method == "POST") return client::testing::respond(fd, 201, "{}");
+  if (t == "/v1/secrets")
+    return client::testing::respond(
+        fd, 200,
+        R"([{"scope":"","service":"anthropic","source":"stored","hosts":["api.anthropic.com"]}])");
   if (t == "/v1/prune" || t == "/v1/prune?dry_run=1")
     return client::testing::respond(fd, 200, std::string(R"({"sandboxes":["b"],"artifacts":[],"bytes":1048576,"dry_run":)") +
                                          (t == "/v1/prune" ? "false}" : "true}"));
@@ -385,7 +392,10 @@ TEST_F(AppTest, ResetAndPruneNeedATerminalOrForce) {
   EXPECT_FALSE(saw(*fake, "POST", "/v1/reset"));
   EXPECT_FALSE(saw(*fake, "POST", "/v1/prune"));
   ASSERT_EQ(run({"reset", "-f"}), 0) << err.str();
-  EXPECT_EQ(out.str(), "Removed sandbox 'shell-a'\nRemoved sandbox 'b'\nRemoved 2 sandboxes\n");
+  EXPECT_EQ(out.str(),
+            "Removed sandbox 'shell-a'\nRemoved sandbox 'b'\nRemoved 2 sandboxes\n"
+            "Removed all stored secrets (keep them with 'sbx reset --preserve-secrets')\n");
+  EXPECT_TRUE(saw(*fake, "POST", "/v1/secrets/reset"));
   ASSERT_EQ(run({"prune", "--dry-run"}), 0) << err.str();
   EXPECT_NE(out.str().find("Would remove sandbox 'b'"), std::string::npos) << out.str();
   EXPECT_FALSE(saw(*fake, "POST", "/v1/prune"));
@@ -475,6 +485,54 @@ TEST_F(AppTest, CompletionCoversTheCommandTree) {
                   "--rm", "--dry-run", "sbx ls -q"})
     EXPECT_NE(out.str().find(w), std::string::npos) << w;
   EXPECT_EQ(run({"completion", "powershell"}), kExitFailure);
+}
+
+}  // namespace
+}  // namespace sbx::cli
+
+namespace sbx::cli {
+namespace {
+
+TEST_F(AppTest, ResetPreservesSecretsWhenAsked) {
+  ASSERT_EQ(run({"reset", "-f", "--preserve-secrets"}), 0) << err.str();
+  EXPECT_TRUE(saw(*fake, "POST", "/v1/reset"));
+  EXPECT_FALSE(saw(*fake, "POST", "/v1/secrets/reset"));
+}
+
+TEST_F(AppTest, SecretSetReadsStdinAndNeverPrintsIt) {
+  ASSERT_TRUE(write_all(outp->second.get(), "sk-ant-FROM-STDIN\n").ok());
+  ASSERT_EQ(run({"secret", "set", "-g", "anthropic"}), 0) << err.str();
+  auto body = nlohmann::json::parse(fake->requests().back().body);
+  EXPECT_EQ(body["value"], "sk-ant-FROM-STDIN");
+  EXPECT_EQ(body["scope"], "");
+  EXPECT_EQ(body["service"], "anthropic");
+  EXPECT_EQ((out.str() + err.str()).find("FROM-STDIN"), std::string::npos);
+  ASSERT_EQ(run({"secret", "set", "my-box", "openai", "-t", "tok"}), 0) << err.str();
+  body = nlohmann::json::parse(fake->requests().back().body);
+  EXPECT_EQ(body["scope"], "my-box");
+  EXPECT_EQ(body["value"], "tok");
+  // Neither -g nor a sandbox: refused before any request.
+  size_t before = fake->requests().size();
+  EXPECT_EQ(run({"secret", "set", "openai", "-t", "x"}), kExitFailure);
+  EXPECT_EQ(fake->requests().size(), before);
+}
+
+TEST_F(AppTest, SecretSetCustomAndRmAndLs) {
+  ASSERT_EQ(run({"secret", "set-custom", "--host", "api.example.com", "--host", "b.example.com",
+                 "--env", "EX_KEY", "--header", "X-Key", "-t", "v", "-g"}),
+            0)
+      << err.str();
+  auto body = nlohmann::json::parse(fake->requests().back().body);
+  EXPECT_EQ(body["custom"], true);
+  EXPECT_EQ(body["hosts"].size(), 2u);
+  EXPECT_EQ(body["env"], "EX_KEY");
+  EXPECT_EQ(body["header"], "X-Key");
+  ASSERT_EQ(run({"secret", "rm", "-g", "anthropic"}), 0) << err.str();
+  body = nlohmann::json::parse(fake->requests().back().body);
+  EXPECT_EQ(body["service"], "anthropic");
+  ASSERT_EQ(run({"secret", "ls"}), 0) << err.str();
+  EXPECT_NE(out.str().find("anthropic"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("api.anthropic.com"), std::string::npos) << out.str();
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/app.h"
 #include "cli/format.h"
@@ -40,23 +41,20 @@ class NoEcho {
   bool active_ = false;
 };
 
-// Reads the secret: a hidden prompt on a terminal, else all of stdin (one
-// trailing newline dropped), so `pass show x | sbx secret set -g anthropic` works.
+// Reads the secret, one line: a hidden prompt on a terminal, else stdin, so
+// `pass show x | sbx secret set -g anthropic` works.
 std::string read_secret(int in, std::ostream& err, const std::string& what) {
   std::string value;
   char c;
-  if (is_terminal(in)) {
-    err << "Enter the secret for " << what << " (input is hidden): " << std::flush;
-    NoEcho hide(in);
+  bool tty = is_terminal(in);
+  if (tty) err << "Enter the secret for " << what << " (input is hidden): " << std::flush;
+  {
+    std::optional<NoEcho> hide;
+    if (tty) hide.emplace(in);
     while (::read(in, &c, 1) == 1 && c != '\n' && value.size() <= kMaxSecret) value += c;
-    err << "\n";
-  } else {
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(in, buf, sizeof buf)) > 0 && value.size() <= kMaxSecret)
-      value.append(buf, static_cast<size_t>(n));
-    while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
   }
+  if (tty) err << "\n";
+  while (!value.empty() && value.back() == '\r') value.pop_back();
   if (value.empty()) throw Failure{"no secret given for " + what + " (use -t, or type or pipe it)"};
   if (value.size() > kMaxSecret) throw Failure{"the secret is longer than 16 KiB"};
   return value;
@@ -81,7 +79,8 @@ int Commands::secret_set(const SecretSetOpts& o) {
   proto::SecretSetRequest req;
   std::string what;
   if (o.custom) {
-    auto [scope, rest] = scope_and_rest(o.global, o.args, 0, "sbx secret set-custom ... [-g | SANDBOX]");
+    auto [scope, rest] =
+        scope_and_rest(o.global, o.args, 0, "sbx secret set-custom ... [-g | SANDBOX]");
     req.scope = scope;
     req.custom = true;
     req.hosts = o.hosts;
@@ -91,7 +90,8 @@ int Commands::secret_set(const SecretSetOpts& o) {
     req.service = o.env;
     what = o.env;
   } else {
-    auto [scope, rest] = scope_and_rest(o.global, o.args, 1, "sbx secret set [-g | SANDBOX] SERVICE");
+    auto [scope, rest] =
+        scope_and_rest(o.global, o.args, 1, "sbx secret set [-g | SANDBOX] SERVICE");
     req.scope = scope;
     req.service = rest[0];
     what = rest[0];
@@ -155,8 +155,9 @@ void add_secret_commands(CLI::App& app, Commands& cmds, std::function<int()>& ac
   set->add_option("args", so->args, "[SANDBOX] SERVICE")->required();
   set->add_option("-t,--token", so->token,
                   "The secret (visible in ps; prefer the prompt or a pipe)");
-  set->footer("Examples:\n  sbx secret set -g anthropic\n"
-              "  echo \"$OPENAI_API_KEY\" | sbx secret set my-sandbox openai");
+  set->footer(
+      "Examples:\n  sbx secret set -g anthropic\n"
+      "  echo \"$OPENAI_API_KEY\" | sbx secret set my-sandbox openai");
   set->callback([&, so] { action = [&, so] { return cmds.secret_set(*so); }; });
 
   auto* custom = secret->add_subcommand("set-custom", "Store a secret for any service");
@@ -168,8 +169,9 @@ void add_secret_commands(CLI::App& app, Commands& cmds, std::function<int()>& ac
   custom->add_option("-t,--token", so->token, "The secret (visible in ps)");
   custom->add_flag("-g,--global", so->global, "For every sandbox");
   custom->add_option("sandbox", so->args, "SANDBOX (or -g)");
-  custom->footer("Example:\n  sbx secret set-custom --host api.example.com --env EXAMPLE_KEY "
-                 "--header X-Api-Key -g");
+  custom->footer(
+      "Example:\n  sbx secret set-custom --host api.example.com --env EXAMPLE_KEY "
+      "--header X-Api-Key -g");
   custom->callback([&, so] {
     so->custom = true;
     action = [&, so] { return cmds.secret_set(*so); };

@@ -59,8 +59,8 @@ CredentialResolver::CredentialResolver(const SecretStore& store,
   for (const auto& s : builtin_services())
     for (const auto& v : s.variants)
       for (const auto& var : v.env)
-        if (auto it = host_env.find(var); it != host_env.end() && !it->second.empty() &&
-                                          validate_secret_value(it->second))
+        if (auto it = host_env.find(var);
+            it != host_env.end() && !it->second.empty() && validate_secret_value(it->second))
           host_env_[var] = it->second;
 }
 
@@ -103,7 +103,8 @@ std::vector<net::CredentialRule> CredentialResolver::rules_for(const std::string
   for (const auto& s : all) {
     if (!s.custom || stored(all, sandbox, s.service, true) != &s) continue;
     for (const auto& h : s.hosts)
-      if (h == host) rules.push_back({s.service, s.header, CredentialFormat::kRaw, s.placeholder, s.value});
+      if (h == host)
+        rules.push_back({s.service, s.header, CredentialFormat::kRaw, s.placeholder, s.value});
   }
   return rules;
 }
@@ -113,12 +114,12 @@ std::vector<std::string> CredentialResolver::guest_env(const std::string& sandbo
   auto all = store_.all();
   for (const auto& s : builtin_services())
     for (const auto& r : resolve(s, all, sandbox))
-      for (const auto& var : r.variant->env)
-        env.push_back(var + "=" + net::kProxyManagedSentinel);
+      for (const auto& var : r.variant->env) env.push_back(var + "=" + net::kProxyManagedSentinel);
   for (const auto& s : all) {
     if (!s.custom || stored(all, sandbox, s.service, true) != &s || s.env.empty()) continue;
-    env.push_back(s.env + "=" +
-                  (s.placeholder.empty() ? std::string(net::kProxyManagedSentinel) : s.placeholder));
+    env.push_back(
+        s.env + "=" +
+        (s.placeholder.empty() ? std::string(net::kProxyManagedSentinel) : s.placeholder));
   }
   return env;
 }

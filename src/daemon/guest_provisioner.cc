@@ -29,15 +29,23 @@ std::string GuestProvisioner::script() const {
   for (const auto& e : exec_env()) profile += "export " + e + "\n";
   return "set -e\n"
          "mkdir -p /usr/local/share/ca-certificates /etc/ssl/certs /etc/profile.d\n"
-         "cat > " + f + ".tmp <<'SBX_CA_EOF'\n" + ca_pem_ + "SBX_CA_EOF\n"
-         "chmod 644 " + f + ".tmp && mv " + f + ".tmp " + f + "\n"
+         "cat > " +
+         f + ".tmp <<'SBX_CA_EOF'\n" + ca_pem_ +
+         "SBX_CA_EOF\n"
+         "chmod 644 " +
+         f + ".tmp && mv " + f + ".tmp " + f +
+         "\n"
          "if command -v update-ca-certificates >/dev/null 2>&1; then\n"
          "  update-ca-certificates >/dev/null 2>&1 || true\n"
          "fi\n"
-         "if ! grep -qF '" + marker + "' " + b + " 2>/dev/null; then cat " + f + " >> " + b + "; fi\n"
-         "if command -v git >/dev/null 2>&1; then git config --system http.sslCAInfo " + b +
+         "if ! grep -qF '" +
+         marker + "' " + b + " 2>/dev/null; then cat " + f + " >> " + b +
+         "; fi\n"
+         "if command -v git >/dev/null 2>&1; then git config --system http.sslCAInfo " +
+         b +
          " || true; fi\n"
-         "cat > /etc/profile.d/sbx-ca.sh <<'SBX_PROFILE_EOF'\n" + profile + "SBX_PROFILE_EOF\n";
+         "cat > /etc/profile.d/sbx-ca.sh <<'SBX_PROFILE_EOF'\n" +
+         profile + "SBX_PROFILE_EOF\n";
 }
 
 Result<void> GuestProvisioner::provision(AgentLink& link) const {

@@ -98,16 +98,16 @@ Result<ApiReply> SecretRoutes::set(const ApiRequest& req) {
     }
     if (!in->header.empty() && !valid_header_name(in->header))
       return err(kBadRequest, "--header '" + in->header + "' is not a header name");
-    if (!in->placeholder.empty() && (in->placeholder.size() < 8 || !validate_secret_value(in->placeholder)))
+    if (!in->placeholder.empty() &&
+        (in->placeholder.size() < 8 || !validate_secret_value(in->placeholder)))
       return err(kBadRequest, "--placeholder must be 8 or more characters on one line");
     s.custom = true;
     s.service = in->env;
     s.env = in->env;
     s.header = in->header;
     // Without a header the placeholder is the only way in: make one up.
-    s.placeholder = in->placeholder.empty() && in->header.empty()
-                        ? "sbx-placeholder-" + in->env
-                        : in->placeholder;
+    s.placeholder = in->placeholder.empty() && in->header.empty() ? "sbx-placeholder-" + in->env
+                                                                  : in->placeholder;
   }
   if (auto r = store_.set(std::move(s)); !r) return r.error();
   return ApiReply{201, "{}"};

@@ -21,7 +21,7 @@ std::string octal(unsigned m) {
 
 // `path` must be ours, of `type`, with exactly `mode`.
 Result<void> check_mode(const std::string& path, mode_t type, unsigned mode, const char* what) {
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return err("cannot stat " + path);
   if ((st.st_mode & S_IFMT) != type)
     return err(std::string(what) + " " + path + " is not a " +

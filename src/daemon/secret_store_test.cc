@@ -10,7 +10,7 @@ namespace sbx::daemon {
 namespace {
 
 int mode_of(const std::string& p) {
-  struct stat st{};
+  struct stat st {};
   EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
   return st.st_mode & 0777;
 }

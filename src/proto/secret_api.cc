@@ -47,11 +47,11 @@ Result<std::vector<SecretInfo>> parse_secret_list(std::string_view text) {
   for (const auto& e : *j) {
     if (!e.is_object()) return err("secret list: holds a non-object");
     SecretInfo s;
-    if (auto r = first({json_field(e, "scope", s.scope), json_required(e, "service", s.service),
-                        json_field(e, "source", s.source), json_field(e, "custom", s.custom),
-                        json_field(e, "hosts", s.hosts), json_field(e, "env", s.env),
-                        json_field(e, "header", s.header),
-                        json_field(e, "placeholder", s.placeholder)});
+    if (auto r =
+            first({json_field(e, "scope", s.scope), json_required(e, "service", s.service),
+                   json_field(e, "source", s.source), json_field(e, "custom", s.custom),
+                   json_field(e, "hosts", s.hosts), json_field(e, "env", s.env),
+                   json_field(e, "header", s.header), json_field(e, "placeholder", s.placeholder)});
         !r)
       return r.error().wrap("secret list");
     out.push_back(std::move(s));
@@ -76,11 +76,11 @@ Result<SecretSetRequest> parse_secret_set_request(std::string_view text) {
   if (!j) return j.error();
   if (!j->is_object()) return err(400, "secret: not an object");
   SecretSetRequest r;
-  if (auto x = first({json_field(*j, "scope", r.scope), json_required(*j, "service", r.service),
-                      json_required(*j, "value", r.value), json_field(*j, "custom", r.custom),
-                      json_field(*j, "hosts", r.hosts), json_field(*j, "env", r.env),
-                      json_field(*j, "header", r.header),
-                      json_field(*j, "placeholder", r.placeholder)});
+  if (auto x =
+          first({json_field(*j, "scope", r.scope), json_required(*j, "service", r.service),
+                 json_required(*j, "value", r.value), json_field(*j, "custom", r.custom),
+                 json_field(*j, "hosts", r.hosts), json_field(*j, "env", r.env),
+                 json_field(*j, "header", r.header), json_field(*j, "placeholder", r.placeholder)});
       !x) {
     Error e = x.error().wrap("secret");
     e.code = 400;
