@@ -123,6 +123,9 @@ class Commands {
   int policy_log(const std::string& sandbox, bool json, int limit, bool blocked,
                  bool follow = false);
 
+  /// sbx template load FILE [TAG] (template_load_command.cc).
+  int template_load(const std::string& file, const std::string& tag, bool json);
+
   /// Runs a command body, turning a Failure into "Error: ..." and 125.
   int guarded(const std::function<int()>& body);
 

@@ -46,6 +46,8 @@ TemplatePrune prune_templates(const std::string& cache_dir, const std::set<std::
   if (!names) return out;
   for (auto& n : *names) {
     if (n.empty() || n[0] == '.') continue;  // builds in progress and their locks
+    // Named templates (sbx template load) stay until removed by name.
+    if (path_exists(tdir + "/" + n + "/template.json")) continue;
     bool used = false;
     for (auto& id : keep_ids) used = used || template_dir_holds(n, id);
     if (used) continue;
