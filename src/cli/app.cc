@@ -9,6 +9,7 @@
 #include "cli/completion.h"
 #include "cli/format.h"
 #include "cli/kit_commands.h"
+#include "cli/template_load_command.h"
 
 namespace sbx::cli {
 
@@ -233,6 +234,11 @@ int run_cli(int argc, const char* const* argv, Console& con) {
       return 0;
     };
   });
+
+  // sbx template: image templates (load so far).
+  auto* tmpl = app.add_subcommand("template", "Manage templates: the root disks sandboxes boot from");
+  tmpl->require_subcommand(1);
+  add_template_load_command(tmpl, cmds, action);
 
   // sbx policy: network egress rules. Only "network" rules exist so far; the
   // keyword is kept for compatibility with Docker's sbx.

@@ -133,6 +133,9 @@ class Commands {
   int secret_ls(bool json);
   int secret_rm(bool global, const std::vector<std::string>& args);
 
+  /// sbx template load FILE [TAG] (template_load_command.cc).
+  int template_load(const std::string& file, const std::string& tag, bool json);
+
   /// Runs a command body, turning a Failure into "Error: ..." and 125.
   int guarded(const std::function<int()>& body);
 

@@ -69,7 +69,8 @@ ApiServer::ApiServer(Fd listener, SandboxManager& m, PolicyService& p, EgressSer
       log_(log),
       on_shutdown_(std::move(on_shutdown)),
       sandbox_routes_(m, log),
-      policy_routes_(m, p, e) {
+      policy_routes_(m, p, e),
+      template_load_routes_(m.cache_dir(), log) {
   router_.add("GET", "/v1/version", [](const ApiRequest&) -> Result<ApiReply> {
     return ApiReply{200,
                     proto::to_json(proto::VersionInfo{SBX_VERSION, proto::kApiVersion, SBX_GIT})};
@@ -83,6 +84,7 @@ ApiServer::ApiServer(Fd listener, SandboxManager& m, PolicyService& p, EgressSer
   });
   sandbox_routes_.install(router_);
   policy_routes_.install(router_);
+  template_load_routes_.install(router_);
 }
 
 ApiServer::~ApiServer() {

@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "base/result.h"
 #include "daemon/api_router.h"
+#include "daemon/template_load_routes.h"
 #include "daemon/egress_service.h"
 #include "daemon/policy_routes.h"
 #include "daemon/policy_service.h"
@@ -55,6 +56,7 @@ class ApiServer {
   std::function<void()> on_shutdown_;
   SandboxRoutes sandbox_routes_;
   PolicyRoutes policy_routes_;
+  TemplateLoadRoutes template_load_routes_;
   ApiRouter router_;
   std::atomic<bool> stopping_{false};
   std::mutex mu_;

@@ -87,6 +87,8 @@ class SandboxManager {
   Result<std::vector<std::string>> reset();
   /// Removes stopped sandboxes and cached artefacts no sandbox uses.
   Result<proto::PruneResult> prune(bool dry_run);
+  /// sbx's cache directory (templates, kernels).
+  const std::string& cache_dir() const { return cfg_.paths.cache; }
 
  private:
   struct Running;

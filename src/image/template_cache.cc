@@ -64,6 +64,8 @@ TemplatePrune prune_templates(const std::string& cache_dir, const std::set<std::
   }
   for (auto& n : *names) {
     if (n.empty() || n[0] == '.') continue;  // builds in progress and their locks
+    // Named templates (sbx template load) stay until removed by name.
+    if (path_exists(tdir + "/" + n + "/template.json")) continue;
     std::string path = tdir + "/" + n;
     bool used = false;
     if (path_exists(path + "/" + kMetaFile)) {

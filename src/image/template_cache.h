@@ -30,7 +30,8 @@ struct TemplatePrune {
   uint64_t bytes = 0;
 };
 /// Removes every cached template whose id is not in `keep_ids` (empty ids
-/// are ignored). Builds in progress (dot names) are never touched.
+/// are ignored). Builds in progress (dot names) and named templates (a
+/// template.json inside, e.g. from `sbx template load`) are never touched.
 TemplatePrune prune_templates(const std::string& cache_dir, const std::set<std::string>& keep_ids,
                               bool dry_run);
 

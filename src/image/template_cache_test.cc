@@ -52,6 +52,17 @@ TEST_F(PruneTest, RemovesUnusedAndKeepsBuildsInProgress) {
   EXPECT_TRUE(path_exists(tpath(".build-shell-x")));
 }
 
+TEST_F(PruneTest, KeepsNamedTemplates) {
+  // A loaded template (sbx template load) is used by no sandbox yet, but
+  // its name is how the user refers to it: prune leaves it.
+  std::string named = tpath("image-00112233445566778");
+  ASSERT_TRUE(make_dirs(named).ok());
+  ASSERT_TRUE(write_file_atomic(named + "/template.json", "{\"name\":\"mine\"}").ok());
+  auto r = prune_templates(cache(), {}, /*dry_run=*/false);
+  EXPECT_EQ(r.paths.size(), 2u);
+  EXPECT_TRUE(path_exists(named));
+}
+
 TEST_F(PruneTest, MissingCacheIsEmpty) {
   auto r = prune_templates(cache() + "/nothing", {}, false);
   EXPECT_TRUE(r.paths.empty());
