@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/completion.h"
 #include "cli/format.h"
+#include "cli/template_commands.h"
 
 namespace sbx::cli {
 
@@ -24,6 +25,10 @@ void add_new_sandbox_flags(CLI::App* cmd, NewSandboxOpts& o) {
   cmd->add_flag("--deny-network", o.deny_network,
                 "No network at all: every connection and DNS lookup is denied, whatever the "
                 "policy rules say");
+  cmd->add_option("-t,--template", o.template_tag,
+                  "Boot from this template (see 'sbx template ls'); default: the agent's own");
+  cmd->add_flag("--no-host-ca", o.no_host_ca,
+                "Do not add the host's trusted CA certificates to the sandbox's trust store");
 }
 
 // The completion model, read off the CLI11 tree so it never drifts from it.
@@ -197,6 +202,8 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   prune->add_flag("--json", prune_json, "Print the result as JSON");
   prune->footer("Examples:\n  sbx prune --dry-run\n  sbx prune -f");
   prune->callback([&] { action = [&] { return cmds.prune(prune_dry, prune_force, prune_json); }; });
+
+  add_template_commands(app, cmds, action);
 
   std::string completion_shell;
   auto* completion = app.add_subcommand("completion", "Print a shell completion script");

@@ -40,6 +40,8 @@ struct NewSandboxOpts {
   std::vector<std::string> publish;  ///< -p specs
   std::string docker_size;           ///< --docker-size
   bool deny_network = false;         ///< --deny-network
+  std::string template_tag;          ///< -t/--template
+  bool no_host_ca = false;           ///< --no-host-ca
 };
 
 /// `sbx create`
@@ -122,6 +124,14 @@ class Commands {
   /// `json`) until interrupted or the daemon stops.
   int policy_log(const std::string& sandbox, bool json, int limit, bool blocked,
                  bool follow = false);
+
+  /// sbx template ... (template_commands.cc)
+  int template_ls(bool json);
+  int template_inspect(const std::string& tag, bool json);
+  int template_rm(const std::vector<std::string>& tags);
+  /// Saves SANDBOX as TAG; a running sandbox is stopped with `stop`, else
+  /// after asking on a terminal (`yes` answers for the user).
+  int template_save(const std::string& sandbox, const std::string& tag, bool stop, bool yes);
 
   /// Runs a command body, turning a Failure into "Error: ..." and 125.
   int guarded(const std::function<int()>& body);
