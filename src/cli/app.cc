@@ -10,6 +10,7 @@
 #include "cli/format.h"
 #include "cli/kit_commands.h"
 #include "cli/template_load_command.h"
+#include "cli/template_commands.h"
 
 namespace sbx::cli {
 
@@ -32,6 +33,10 @@ void add_new_sandbox_flags(CLI::App* cmd, NewSandboxOpts& o) {
                   "out");
   cmd->add_flag("--no-host-config", o.no_host_config,
                 "Do not copy the agent's settings from your home (e.g. ~/.claude/settings.json)");
+  cmd->add_option("-t,--template", o.template_tag,
+                  "Boot from this template (see 'sbx template ls'); default: the agent's own");
+  cmd->add_flag("--no-host-ca", o.no_host_ca,
+                "Do not add the host's trusted CA certificates to the sandbox's trust store");
 }
 
 // The completion model, read off the CLI11 tree so it never drifts from it.
@@ -213,6 +218,8 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   prune->footer("Examples:\n  sbx prune --dry-run\n  sbx prune -f");
   prune->callback([&] { action = [&] { return cmds.prune(prune_dry, prune_force, prune_json); }; });
 
+  add_template_commands(app, cmds, action);
+
   std::string completion_shell;
   auto* completion = app.add_subcommand("completion", "Print a shell completion script");
   completion->add_option("SHELL", completion_shell, "bash, zsh or fish")->required();
@@ -235,10 +242,8 @@ int run_cli(int argc, const char* const* argv, Console& con) {
     };
   });
 
-  // sbx template: image templates (load so far).
-  auto* tmpl = app.add_subcommand("template", "Manage templates: the root disks sandboxes boot from");
-  tmpl->require_subcommand(1);
-  add_template_load_command(tmpl, cmds, action);
+  // sbx template load (template_load_command.cc) joins the template group.
+  add_template_load_command(app.get_subcommand("template"), cmds, action);
 
   // sbx policy: network egress rules. Only "network" rules exist so far; the
   // keyword is kept for compatibility with Docker's sbx.

@@ -9,7 +9,9 @@
 namespace sbx::cli {
 
 const std::vector<std::string>& known_agents() {
-  static const std::vector<std::string> agents = {"shell"};
+  // The built-in kits (the daemon answers for any other kit name).
+  static const std::vector<std::string> agents = {"shell",   "claude",  "codex",
+                                                  "gemini",  "copilot", "opencode"};
   return agents;
 }
 
@@ -20,8 +22,13 @@ bool is_known_agent(const std::string& name) {
 }
 
 Result<void> check_agent(const std::string& agent) {
+  // The daemon knows the kits; here only the shape of the name is checked.
   if (is_known_agent(agent)) return ok();
-  return err("unknown agent '" + agent + "'; available: " + join(known_agents(), ", "));
+  bool valid = !agent.empty() && agent.size() <= 63;
+  for (char c : agent)
+    valid = valid && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_');
+  if (valid) return ok();
+  return err("invalid agent name '" + agent + "'; agents: " + join(known_agents(), ", "));
 }
 
 Result<uint64_t> parse_memory(const std::string& text) {

@@ -120,6 +120,8 @@ proto::SandboxInfo Commands::create_sandbox(const std::string& agent, const std:
     throw Failure{"invalid --cpus " + std::to_string(o.cpus) + ": use 0 (auto) or more"};
   req.cpus = o.cpus;
   req.deny_network = o.deny_network;
+  req.template_tag = o.template_tag;
+  req.host_ca = !o.no_host_ca;
   if (!o.docker_size.empty()) {
     auto d = parse_size(o.docker_size);
     if (!d || *d == 0)
@@ -153,7 +155,13 @@ proto::SandboxInfo Commands::create_sandbox(const std::string& agent, const std:
                "Preparing sandbox (first run builds the template, this can take a few "
                "minutes)...",
                std::chrono::seconds(2));
-  auto s = c.create(req);
+  // Build stages (a first run builds the agent's template) reach this
+  // terminal as the daemon reports them.
+  auto s = c.create(req, [&](const std::string& line) {
+    note.reset();
+    con_.err << line << "\n";
+    con_.err.flush();
+  });
   note.reset();
   return check(std::move(s));
 }

@@ -42,6 +42,9 @@ struct NewSandboxOpts {
   bool deny_network = false;         ///< --deny-network
   std::string kit_dir;               ///< --kit DIR: a user's kit
   bool no_host_config = false;       ///< --no-host-config
+
+  std::string template_tag;          ///< -t/--template
+  bool no_host_ca = false;           ///< --no-host-ca
 };
 
 /// `sbx create`
@@ -135,6 +138,14 @@ class Commands {
 
   /// sbx template load FILE [TAG] (template_load_command.cc).
   int template_load(const std::string& file, const std::string& tag, bool json);
+
+  /// sbx template ... (template_commands.cc)
+  int template_ls(bool json);
+  int template_inspect(const std::string& tag, bool json);
+  int template_rm(const std::vector<std::string>& tags);
+  /// Saves SANDBOX as TAG; a running sandbox is stopped with `stop`, else
+  /// after asking on a terminal (`yes` answers for the user).
+  int template_save(const std::string& sandbox, const std::string& tag, bool stop, bool yes);
 
   /// Runs a command body, turning a Failure into "Error: ..." and 125.
   int guarded(const std::function<int()>& body);

@@ -136,7 +136,15 @@ int Commands::attach(const proto::SandboxInfo& s, const RunOpts& o) {
   e.env = o.env;
   e.env_files = o.env_files;
   e.workdir = s.workspace;
-  e.command = agent_command(s.agent, o.agent_args);
+  // An agent's kit names its entry command and environment (the daemon
+  // says which); the session's own -e flags come after, so they win.
+  if (s.entry.empty()) {
+    e.command = agent_command(s.agent, o.agent_args);
+  } else {
+    e.command = s.entry;
+    e.command.insert(e.command.end(), o.agent_args.begin(), o.agent_args.end());
+    e.env.insert(e.env.begin(), s.entry_env.begin(), s.entry_env.end());
+  }
   int rc = exec(e);
   if (o.remove) {
     // The session is over whatever its outcome: --rm means the sandbox goes.
@@ -189,7 +197,7 @@ int Commands::run(const RunOpts& o) {
                       o.target + " ...')"};
     } else {
       if (s.error().code != kNotFound) throw Failure{s.error().message};
-      if (!is_known_agent(o.target))
+      if (!check_agent(o.target))
         throw Failure{
             "sandbox '" + o.target + "' not found and '" + o.target +
             "' is not an agent. Run 'sbx ls' to see your sandboxes; agents: " + join_agents()};
@@ -200,7 +208,15 @@ int Commands::run(const RunOpts& o) {
   if (found) {
     s = *found;
   } else {
-    s = create_sandbox(o.target, path, ns, true, &existed);
+    try {
+      s = create_sandbox(o.target, path, ns, true, &existed);
+    } catch (const Failure& f) {
+      // `sbx run NAME` with a NAME that is neither: say both.
+      if (path.empty() && f.message.find("unknown agent") != std::string::npos)
+        throw Failure{"sandbox '" + o.target + "' not found and " + f.message +
+                      ". Run 'sbx ls' to see your sandboxes."};
+      throw;
+    }
     if (!existed) con_.out << format_created(s, colour()) << "\n";
   }
   if (existed) {

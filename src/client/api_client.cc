@@ -132,15 +132,21 @@ Result<ApiClient::Response> ApiClient::request(const std::string& method, const 
 }
 
 Result<void> ApiClient::stream_lines(const std::string& target,
-                                     const std::function<bool(std::string_view)>& on_line) {
+                                     const std::function<bool(std::string_view)>& on_line,
+                                     const std::string& method, const std::string& body) {
   auto fd = connect_socket();
   if (!fd) return fd.error();
   asio::io_context io;
   local_socket sock{io};
   sock.assign(asio::local::stream_protocol(), fd->release());
-  http::request<http::empty_body> req{http::verb::get, target, 11};
+  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, "sandboxd");
   req.set(http::field::connection, "close");
+  if (!body.empty()) {
+    req.set(http::field::content_type, "application/json");
+    req.body() = body;
+  }
+  req.prepare_payload();
   beast::error_code ec;
   http::write(sock, req, ec);
   if (ec) return err("sending to sandboxd: " + ec.message());

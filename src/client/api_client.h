@@ -12,6 +12,7 @@
 #include "base/result.h"
 #include "proto/api.h"
 #include "proto/messages.h"
+#include "proto/template_api.h"
 
 namespace sbx::client {
 
@@ -123,7 +124,26 @@ class ApiClient {
   /// when `on_line` returns false, or the daemon ends the stream (ok), or
   /// on an error. A non-2xx answer is an error, as for request().
   Result<void> stream_lines(const std::string& target,
-                            const std::function<bool(std::string_view)>& on_line);
+                            const std::function<bool(std::string_view)>& on_line,
+                            const std::string& method = "GET", const std::string& body = "");
+
+  // ---- Templates (proto/template_api.h; template_client.cc) ----
+  /// Called with each stage line of a build or save as the daemon reports it.
+  using ProgressFn = std::function<void(const std::string&)>;
+  /// POST /v1/sandboxes?progress=1: creates a sandbox (building its agent's
+  /// template first if needed), passing each stage line to `progress`.
+  Result<proto::SandboxInfo> create(const proto::CreateRequest& req, const ProgressFn& progress);
+  /// GET /v1/templates
+  Result<std::vector<proto::TemplateInfo>> templates();
+  /// GET /v1/templates as the daemon's JSON array text (for `template ls --json`).
+  Result<std::string> templates_json();
+  /// GET /v1/templates/TAG
+  Result<proto::TemplateInfo> template_info(const std::string& tag);
+  /// DELETE /v1/templates/TAG
+  Result<void> remove_template(const std::string& tag);
+  /// POST /v1/templates/save?progress=1
+  Result<proto::TemplateInfo> save_template(const proto::SaveTemplateRequest& req,
+                                            const ProgressFn& progress);
 
  private:
   Result<Fd> connect_socket();

@@ -52,7 +52,8 @@ class AgentGuest : public GuestVm {
 
 }  // namespace
 
-Result<std::string> AgentLauncher::create(const std::string& name, uint64_t, uint64_t) {
+Result<std::string> AgentLauncher::create(const std::string& name, uint64_t, uint64_t,
+                                          const DiskSource&) {
   if (auto r = make_dirs(SandboxPaths(paths_, name).dir, 0700); !r) return r.error();
   return std::string(kTemplate);
 }

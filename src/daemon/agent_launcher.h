@@ -25,7 +25,7 @@ class AgentLauncher : public Launcher {
 
   /// Makes the sandbox directory (no disks); the template id is kTemplate.
   Result<std::string> create(const std::string& name, uint64_t disk_bytes,
-                             uint64_t docker_bytes) override;
+                             uint64_t docker_bytes, const DiskSource& source) override;
   Result<void> remove(const std::string& name) override;
   uint64_t disk_usage(const std::string& name) override;
   /// Starts an agent and connects to it, or (fail_boots) fails after

@@ -52,7 +52,8 @@ Response error_response(const Request& req, const Error& e) {
 Result<std::unique_ptr<ApiServer>> ApiServer::listen(const std::string& path,
                                                      SandboxManager& manager, PolicyService& policy,
                                                      EgressService& egress, Logger& log,
-                                                     std::function<void()> on_shutdown) {
+                                                     std::function<void()> on_shutdown,
+                                                     TemplateService* templates) {
   // umask-independent: the socket is for this user only (the directory is
   // 0700 too; SO_PEERCRED is the last check).
   mode_t old = ::umask(0177);
@@ -60,11 +61,11 @@ Result<std::unique_ptr<ApiServer>> ApiServer::listen(const std::string& path,
   ::umask(old);
   if (!fd) return fd.error();
   return std::unique_ptr<ApiServer>(
-      new ApiServer(std::move(*fd), manager, policy, egress, log, std::move(on_shutdown)));
+      new ApiServer(std::move(*fd), manager, policy, egress, log, std::move(on_shutdown), templates));
 }
 
 ApiServer::ApiServer(Fd listener, SandboxManager& m, PolicyService& p, EgressService& e,
-                     Logger& log, std::function<void()> on_shutdown)
+                     Logger& log, std::function<void()> on_shutdown, TemplateService* templates)
     : listener_(std::move(listener)),
       log_(log),
       on_shutdown_(std::move(on_shutdown)),
@@ -82,6 +83,12 @@ ApiServer::ApiServer(Fd listener, SandboxManager& m, PolicyService& p, EgressSer
     if (on_shutdown_) on_shutdown_();
     return ok();
   });
+  // Before the sandbox routes: its create (with template builds and
+  // progress) is the one that answers.
+  if (templates) {
+    template_routes_ = std::make_unique<TemplateRoutes>(*templates);
+    template_routes_->install(router_);
+  }
   sandbox_routes_.install(router_);
   policy_routes_.install(router_);
   template_load_routes_.install(router_);

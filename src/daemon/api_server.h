@@ -22,6 +22,7 @@
 #include "daemon/policy_service.h"
 #include "daemon/sandbox_manager.h"
 #include "daemon/sandbox_routes.h"
+#include "daemon/template_routes.h"
 
 namespace sbx::daemon {
 
@@ -31,11 +32,13 @@ inline constexpr size_t kMaxRequestBody = 1 << 20;
 class ApiServer {
  public:
   /// Listens on `socket_path` (mode 0600). `on_shutdown` runs when a client
-  /// asks the daemon to exit.
+  /// asks the daemon to exit. Without `templates` there are no template
+  /// routes and create builds no agent layers (tests).
   static Result<std::unique_ptr<ApiServer>> listen(const std::string& socket_path,
                                                    SandboxManager& manager, PolicyService& policy,
                                                    EgressService& egress, Logger& log,
-                                                   std::function<void()> on_shutdown);
+                                                   std::function<void()> on_shutdown,
+                                                   TemplateService* templates = nullptr);
   ~ApiServer();
   /// Accepts connections until stop() is called.
   void run();
@@ -47,7 +50,7 @@ class ApiServer {
 
  private:
   ApiServer(Fd listener, SandboxManager& m, PolicyService& p, EgressService& e, Logger& log,
-            std::function<void()> on_shutdown);
+            std::function<void()> on_shutdown, TemplateService* templates);
   /// Serves one connection's requests until it closes or is taken over.
   void serve(int fd);
 
@@ -57,6 +60,7 @@ class ApiServer {
   SandboxRoutes sandbox_routes_;
   PolicyRoutes policy_routes_;
   TemplateLoadRoutes template_load_routes_;
+  std::unique_ptr<TemplateRoutes> template_routes_;
   ApiRouter router_;
   std::atomic<bool> stopping_{false};
   std::mutex mu_;

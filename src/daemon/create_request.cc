@@ -31,11 +31,12 @@ uint64_t max_memory(const HostFacts& h) {
 
 Result<proto::CreateRequest> validate_create_request(const proto::CreateRequest& in,
                                                      const HostFacts& host,
-                                                     uint64_t default_docker_bytes) {
+                                                     uint64_t default_docker_bytes,
+                                                     const std::vector<std::string>& agents) {
   proto::CreateRequest req = in;
   if (req.agent.empty()) req.agent = "shell";
-  if (req.agent != "shell")
-    return err(kBadRequest, "unknown agent '" + req.agent + "'; available: shell");
+  if (std::find(agents.begin(), agents.end(), req.agent) == agents.end())
+    return err(kBadRequest, "unknown agent '" + req.agent + "'; available: " + join(agents, ", "));
   if (req.workspace.empty() || req.workspace[0] != '/')
     return err(kBadRequest, "workspace path must be absolute: '" + req.workspace + "'");
   if (!path_exists(req.workspace))

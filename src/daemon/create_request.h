@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "proto/api.h"
@@ -28,9 +30,10 @@ inline constexpr uint64_t kMinDockerBytes = 1ull << 30;
 
 /// Validates `in` (errors are kBadRequest) and returns it complete: agent,
 /// absolute workspace, name, memory_bytes, cpus and docker_bytes all set.
-/// `default_docker_bytes` applies when the request leaves the size out.
-Result<proto::CreateRequest> validate_create_request(const proto::CreateRequest& in,
-                                                     const HostFacts& host,
-                                                     uint64_t default_docker_bytes);
+/// `default_docker_bytes` applies when the request leaves the size out;
+/// `agents` are the agents (kits) this daemon knows.
+Result<proto::CreateRequest> validate_create_request(
+    const proto::CreateRequest& in, const HostFacts& host, uint64_t default_docker_bytes,
+    const std::vector<std::string>& agents = {"shell"});
 
 }  // namespace sbx::daemon

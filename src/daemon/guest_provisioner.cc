@@ -1,98 +1,117 @@
 #include "daemon/guest_provisioner.h"
 
-#include <condition_variable>
-#include <mutex>
-#include <thread>
+#include <cstdio>
 
 #include "base/strings.h"
+#include "daemon/guest_command.h"
+#include "image/sha256.h"
 
 namespace sbx::daemon {
 
-std::vector<std::string> GuestProvisioner::exec_env() {
-  std::string b = kGuestCaBundle;
-  return {std::string("NODE_EXTRA_CA_CERTS=") + kGuestCaFile, "SSL_CERT_FILE=" + b,
-          "REQUESTS_CA_BUNDLE=" + b, "PIP_CERT=" + b, "CURL_CA_BUNDLE=" + b};
+using namespace std::chrono_literals;
+
+std::string GuestProvisioner::host_bundle() const {
+  return host_ca_bundle(host_ca_files(sources_));
 }
 
-std::string GuestProvisioner::script() const {
-  // A line of the certificate's base64 that no other certificate shares
-  // (the one before END is signature bytes): "is it in the bundle yet".
-  std::string marker;
-  std::vector<std::string> lines = split(ca_pem_, '\n');
-  for (size_t i = 1; i < lines.size(); ++i)
-    if (starts_with(lines[i], "-----END")) {
-      marker = lines[i - 1];
-      break;
-    }
-  std::string f = kGuestCaFile, b = kGuestCaBundle;
-  std::string profile;
-  for (const auto& e : exec_env()) profile += "export " + e + "\n";
-  return "set -e\n"
-         "mkdir -p /usr/local/share/ca-certificates /etc/ssl/certs /etc/profile.d\n"
-         "cat > " +
-         f + ".tmp <<'SBX_CA_EOF'\n" + ca_pem_ +
-         "SBX_CA_EOF\n"
-         "chmod 644 " +
-         f + ".tmp && mv " + f + ".tmp " + f +
-         "\n"
-         "if command -v update-ca-certificates >/dev/null 2>&1; then\n"
-         "  update-ca-certificates >/dev/null 2>&1 || true\n"
-         "fi\n"
-         "if ! grep -qF '" +
-         marker + "' " + b + " 2>/dev/null; then cat " + f + " >> " + b +
-         "; fi\n"
-         "if command -v git >/dev/null 2>&1; then git config --system http.sslCAInfo " +
-         b +
-         " || true; fi\n"
-         "cat > /etc/profile.d/sbx-ca.sh <<'SBX_PROFILE_EOF'\n" +
-         profile + "SBX_PROFILE_EOF\n";
+std::string GuestProvisioner::install_script(const std::string& bundle_sha256) {
+  // Certificates already in the guest's bundle are skipped (on a host whose
+  // store is Debian's plus a proxy CA, only that one is new), so
+  // update-ca-certificates runs only for real additions. A changed host
+  // bundle first takes the previous additions out (--fresh).
+  return std::string(R"SH(set -eu
+dir=)SH") +
+         kGuestHostCaDir + R"SH(
+bundle=)SH" +
+         kGuestCaBundle + R"SH(
+mark=/etc/sbx/host-ca.sha256
+want=)SH" +
+         bundle_sha256 + R"SH(
+if [ -f "$mark" ] && [ "$(cat "$mark")" = "$want" ]; then cat >/dev/null; exit 0; fi
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+cat > "$tmp"
+if [ -d "$dir" ]; then rm -rf "$dir"; update-ca-certificates --fresh >/dev/null 2>&1; fi
+[ -s "$bundle" ] || printf '\n' > "$bundle"
+mkdir -p "$dir"
+awk -v dir="$dir" '
+  FNR == NR {
+    if ($0 ~ /-----BEGIN CERTIFICATE-----/) { body = ""; inc = 1; next }
+    if ($0 ~ /-----END CERTIFICATE-----/) { have[body] = 1; inc = 0; next }
+    if (inc) { sub(/\r$/, ""); body = body $0 }
+    next
+  }
+  /-----BEGIN CERTIFICATE-----/ { body = ""; pem = $0 "\n"; inc = 1; next }
+  inc {
+    sub(/\r$/, "")
+    pem = pem $0 "\n"
+    if ($0 ~ /-----END CERTIFICATE-----/) {
+      inc = 0
+      if (!(body in have)) { n++; f = sprintf("%s/host-%03d.crt", dir, n); printf "%s", pem > f; close(f); have[body] = 1 }
+    } else body = body $0
+  }
+  END { print n + 0 }
+' "$bundle" "$tmp" > /tmp/.sbx-ca-count
+added=$(cat /tmp/.sbx-ca-count); rm -f /tmp/.sbx-ca-count
+if [ "$added" -gt 0 ]; then update-ca-certificates >/dev/null 2>&1; else rmdir "$dir"; fi
+mkdir -p /etc/sbx /etc/profile.d
+printf '%s\n' "$want" > "$mark"
+printf 'export NODE_EXTRA_CA_CERTS=%s\n' "$bundle" > /etc/profile.d/sbx-host-ca.sh
+echo "sbx: $added host CA certificate(s) added"
+)SH";
 }
 
-Result<void> GuestProvisioner::provision(AgentLink& link) const {
+Result<std::string> GuestProvisioner::run_root(AgentLink& link,
+                                               const std::vector<std::string>& argv,
+                                               const std::string& input) {
   proto::ExecRequest req;
-  req.argv = {"/bin/sh", "-c", script()};
+  req.argv = argv;
   req.user = "root";
   req.cwd = "/";
-  auto ch = link.open_exec(req, timeout_);
-  if (!ch) return ch.error().wrap("install the sbx CA in the guest");
-  // A guest that never answers must not hold the caller: kill it late.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  std::thread watchdog([&] {
-    std::unique_lock l(mu);
-    if (!cv.wait_for(l, timeout_, [&] { return done; })) (*ch)->abort();
-  });
-  std::string output;
-  Result<void> result = err("install the sbx CA in the guest: no exit status");
-  for (;;) {
-    auto ev = (*ch)->next_event();
-    using K = GuestChannel::Event::Kind;
-    if (ev.kind == K::kStdout || ev.kind == K::kStderr) {
-      (*ch)->consumed(ev.data.size());
-      if (output.size() < 4096) output += ev.data.substr(0, 4096 - output.size());
-      continue;
-    }
-    if (ev.kind == K::kExit) {
-      if (ev.exit.exit_code == 0 && ev.exit.signal == 0)
-        result = {};
-      else
-        result = err("install the sbx CA in the guest: exit " + std::to_string(ev.exit.exit_code) +
-                     ": " + output);
-      break;
-    }
-    if (ev.kind == K::kError || ev.kind == K::kClosed) {
-      result = err("install the sbx CA in the guest: " + ev.data);
-      break;
-    }
+  auto ch = link.open_exec(req, 30s);
+  if (!ch) return ch.error();
+  auto r = run_guest_command(*ch, input);
+  if (!r) return r.error();
+  if (r->exit_code != 0)
+    return err("exit status " + std::to_string(r->exit_code) + ": " + trim(r->output));
+  return r->output;
+}
+
+Result<void> GuestProvisioner::install_cas(AgentLink& link, const std::string& bundle) {
+  if (bundle.empty()) return ok();
+  auto out = run_root(link, {"sh", "-c", install_script(image::sha256_hex(bundle))}, bundle);
+  if (!out) return out.error().wrap("install the host's CA certificates in the guest");
+  if (!trim(*out).empty()) log_.info(trim(*out));
+  return ok();
+}
+
+Result<void> GuestProvisioner::remove_cas(AgentLink& link) {
+  std::string script = std::string("set -eu\nif [ -d ") + kGuestHostCaDir + " ]; then rm -rf " +
+                       kGuestHostCaDir +
+                       "; update-ca-certificates --fresh >/dev/null 2>&1; fi\n"
+                       "rm -f /etc/sbx/host-ca.sha256 /etc/profile.d/sbx-host-ca.sh\n";
+  auto out = run_root(link, {"sh", "-c", script}, "");
+  if (!out) return out.error().wrap("remove the host's CA certificates from the guest");
+  return ok();
+}
+
+Result<void> GuestProvisioner::write_files(AgentLink& link, const std::vector<kit::KitFile>& files,
+                                           const std::string& user) {
+  for (auto& f : files) {
+    // "~/" is the user's home, resolved in the guest; the path travels as
+    // an argument, never through the shell's parser.
+    std::string script =
+        "set -eu\nu=\"$1\"; p=\"$2\"; mode=\"$3\"\n"
+        "case \"$p\" in \"~/\"*) h=$(getent passwd \"$u\" | cut -d: -f6); p=\"$h/${p#\\~/}\";; "
+        "esac\n"
+        "mkdir -p \"$(dirname \"$p\")\"\ncat > \"$p\"\nchmod \"$mode\" \"$p\"\n"
+        "case \"$2\" in \"~/\"*) chown \"$u:\" \"$p\";; esac\n";
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%o", f.mode & 07777);
+    auto out = run_root(link, {"sh", "-c", script, "sh", user, f.path, mode}, f.content);
+    if (!out) return out.error().wrap("write kit file " + f.path + " in the guest");
   }
-  {
-    std::lock_guard l(mu);
-    done = true;
-  }
-  cv.notify_all();
-  watchdog.join();
-  return result;
+  return ok();
 }
 
 }  // namespace sbx::daemon

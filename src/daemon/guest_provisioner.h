@@ -1,45 +1,55 @@
-// After a guest's link comes up, sandboxd provisions what the guest must
-// have from the host: here, trust in the sbx egress CA (the system store,
-// git, and the variables Node, Python, pip and OpenSSL read), so that TLS
-// the proxy terminates for credential injection verifies inside the VM.
-// Kept apart from other guest set-up so host-CA carrying can join it.
+// After a sandbox's link is up at create, writes into the guest what the
+// host hands it: the host's trusted CAs (so TLS through a corporate proxy
+// works in the guest), and the kit's files. Each step is one root command
+// over exec with its data on stdin; a step that fails is reported as a
+// warning, never leaves the sandbox half-made.
 #pragma once
 
-#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "base/log.h"
 #include "base/result.h"
 #include "daemon/agent_link.h"
+#include "daemon/host_ca.h"
+#include "image/kernel.h"
+#include "kit/kit.h"
 
 namespace sbx::daemon {
 
-/// Where the CA lands in the guest.
-inline constexpr const char* kGuestCaFile = "/usr/local/share/ca-certificates/sbx-egress-ca.crt";
-/// The system bundle the CA is added to.
-inline constexpr const char* kGuestCaBundle = "/etc/ssl/certs/ca-certificates.crt";
+/// Where the guest keeps the host's CAs, and what sessions get so Node
+/// (which ignores the system store) trusts them too.
+inline constexpr char kGuestHostCaDir[] = "/usr/local/share/ca-certificates/sbx-host";
+inline constexpr char kGuestCaBundle[] = "/etc/ssl/certs/ca-certificates.crt";
+inline constexpr char kNodeExtraCaEnv[] = "NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt";
 
-/// Installs the sbx CA into guests.
 class GuestProvisioner {
  public:
-  explicit GuestProvisioner(std::string ca_pem,
-                            std::chrono::milliseconds timeout = std::chrono::seconds(60))
-      : ca_pem_(std::move(ca_pem)), timeout_(timeout) {}
+  GuestProvisioner(HostCaSources sources, Logger& log) : sources_(std::move(sources)), log_(log) {}
 
-  /// Runs the install script as root over `link` and waits for it (at most
-  /// the timeout, then the command is killed). Idempotent: re-adopted VMs
-  /// run it again.
-  Result<void> provision(AgentLink& link) const;
-  /// The shell script provision() runs (tests read it).
-  std::string script() const;
-  /// Variables every exec gets so programs that do not read the system
-  /// store still trust the CA.
-  static std::vector<std::string> exec_env();
+  /// The host's CA bundle as it is now (every distinct certificate).
+  std::string host_bundle() const;
+
+  /// Adds the certificates of `bundle` the guest does not trust yet to its
+  /// store (update-ca-certificates) and points Node at the system bundle.
+  /// Does nothing when the guest already has exactly this bundle.
+  Result<void> install_cas(AgentLink& link, const std::string& bundle);
+  /// Takes the host's CAs out of the guest again (a template build does,
+  /// before its disk is saved as a layer the host's CAs must not live in).
+  Result<void> remove_cas(AgentLink& link);
+  /// Writes the kit's files ("~/" is `user`'s home), owned by `user`.
+  Result<void> write_files(AgentLink& link, const std::vector<kit::KitFile>& files,
+                           const std::string& user);
+
+  /// The guest script install_cas runs (exposed for its unit test).
+  static std::string install_script(const std::string& bundle_sha256);
 
  private:
-  std::string ca_pem_;
-  std::chrono::milliseconds timeout_;
+  Result<std::string> run_root(AgentLink& link, const std::vector<std::string>& argv,
+                               const std::string& input);
+  HostCaSources sources_;
+  Logger& log_;
 };
 
 }  // namespace sbx::daemon

@@ -53,11 +53,17 @@ class Launcher {
     std::function<void(int64_t pid, int64_t virtiofsd_pid)> started;
   };
 
+  /// What a new sandbox's disk is layered on, and who hears about a build.
+  struct DiskSource {
+    std::string template_tag;  ///< empty or "shell": the base template
+    std::function<void(const std::string&)> progress;  ///< stage lines of builds
+  };
+
   virtual ~Launcher() = default;
   /// Makes the files of a new sandbox (its disks); returns the id of the
   /// template its disk is layered on. Leaves nothing behind on failure.
   virtual Result<std::string> create(const std::string& name, uint64_t disk_bytes,
-                                     uint64_t docker_bytes) = 0;
+                                     uint64_t docker_bytes, const DiskSource& source) = 0;
   /// Deletes every file of a sandbox (disks, console log, runtime files).
   virtual Result<void> remove(const std::string& name) = 0;
   /// Bytes the sandbox's files occupy on the host.

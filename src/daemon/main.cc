@@ -19,8 +19,11 @@
 #include "daemon/secret_routes.h"
 #include "daemon/secret_store.h"
 #include "daemon/egress_service.h"
+#include "daemon/guest_provisioner.h"
+#include "daemon/kit_catalog.h"
 #include "daemon/sandbox_manager.h"
 #include "daemon/store.h"
+#include "daemon/template_service.h"
 #include "daemon/vm_launcher.h"
 #include "net/cert_authority.h"
 #include "net/tls_interceptor.h"
@@ -167,11 +170,42 @@ int main(int argc, char** argv) {
     if (auto r = (*secrets)->forget_sandbox(name); !r)
       log.warn("secrets of removed sandbox " + name + ": " + r.error().message);
   });
+  // Kits: the temporary built-in lookup (daemon/kit_catalog.h) until the
+  // kit parser lands; SBX_TEST_KITS=1 adds the test kit.
+  const bool test_kits = getenv("SBX_TEST_KITS") && std::string(getenv("SBX_TEST_KITS")) == "1";
+  daemon::KitLookup kits = [test_kits](const std::string& n) {
+    return daemon::builtin_kit(n, test_kits);
+  };
+  manager.set_agents(daemon::builtin_kit_names(test_kits));
+  manager.set_info_decorator([&kits](proto::SandboxInfo& s) {
+    auto k = kits(s.agent);
+    if (!k || k->entry.empty()) return;
+    s.entry = k->entry;
+    s.entry_env = {daemon::kNodeExtraCaEnv};
+    for (auto& [key, v] : k->env) s.entry_env.push_back(key + "=" + v);
+  });
+  daemon::GuestProvisioner provisioner(daemon::HostCaSources::from_host(), log);
+  manager.set_on_created([&](const proto::SandboxInfo& s, const proto::CreateRequest& req,
+                             const std::shared_ptr<daemon::AgentLink>& link,
+                             const daemon::SandboxManager::ProgressFn& progress) {
+    auto warn = [&](const std::string& m) {
+      log.warn("sandbox " + s.name + ": " + m);
+      if (progress) progress("WARNING: " + m);
+    };
+    if (req.host_ca) {
+      std::string bundle = provisioner.host_bundle();
+      if (auto r = provisioner.install_cas(*link, bundle); !r) warn(r.error().message);
+    }
+    if (auto k = kits(s.agent); k && !k->files.empty())
+      if (auto r = provisioner.write_files(*link, k->files, getuid() == 0 ? "root" : "agent"); !r)
+        warn(r.error().message);
+  });
+  daemon::TemplateService templates(cfg, manager, **policy, provisioner, kits, log);
   manager.recover();
 
   std::unique_ptr<daemon::ApiServer> server;
   auto srv = daemon::ApiServer::listen(paths->socket(), manager, **policy, **egress, log,
-                                       [&] { server->stop(); });
+                                       [&] { server->stop(); }, &templates);
   if (!srv) {
     log.error(srv.error().message);
     fprintf(stderr, "sandboxd: %s\n", srv.error().message.c_str());

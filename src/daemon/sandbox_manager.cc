@@ -97,11 +97,13 @@ proto::SandboxInfo SandboxManager::to_info(const SandboxRecord& rec) const {
   s.error = rec.last_error;
   s.deny_network = rec.deny_network;
   if (auto p = store_->ports(rec.name); p) s.ports = std::move(*p);
+  if (decorate_) decorate_(s);
   return s;
 }
 
-Result<proto::SandboxInfo> SandboxManager::create(const proto::CreateRequest& in) {
-  auto valid = validate_create_request(in, host_, cfg_.docker_bytes);
+Result<proto::SandboxInfo> SandboxManager::create(const proto::CreateRequest& in,
+                                                  const ProgressFn& progress) {
+  auto valid = validate_create_request(in, host_, cfg_.docker_bytes, agents_);
   if (!valid) return valid.error();
   const proto::CreateRequest& req = *valid;
 
@@ -113,7 +115,8 @@ Result<proto::SandboxInfo> SandboxManager::create(const proto::CreateRequest& in
                               "' already exists; choose another name with --name, or remove it "
                               "with 'sbx rm " +
                               req.name + "'");
-  auto template_id = launcher_->create(req.name, cfg_.disk_bytes, req.docker_bytes);
+  auto template_id = launcher_->create(req.name, cfg_.disk_bytes, req.docker_bytes,
+                                      Launcher::DiskSource{req.template_tag, progress});
   if (!template_id) return template_id.error();
 
   SandboxRecord rec;
@@ -154,9 +157,31 @@ Result<proto::SandboxInfo> SandboxManager::create(const proto::CreateRequest& in
   if (req.start) {
     auto s = start(rec.name);
     if (!s) return s.error().wrap("start sandbox '" + rec.name + "'");
+    if (on_created_)
+      if (auto link = link_of(rec.name)) on_created_(*s, req, link, progress);
     return *s;
   }
   return to_info(rec);
+}
+
+std::shared_ptr<AgentLink> SandboxManager::link_of(const std::string& name) {
+  auto run = running(name);
+  return run ? run->link : nullptr;
+}
+
+Result<void> SandboxManager::with_stopped(
+    const std::string& name, bool stop, const std::function<Result<void>(const SandboxRecord&)>& fn) {
+  auto m = lock_for(name);
+  std::lock_guard l(*m);
+  auto rec = load_current_locked(name);
+  if (!rec) return rec.error();
+  if (is_active(rec->status)) {
+    if (!stop)
+      return err(kConflict, "sandbox '" + name + "' is running; stop it first with 'sbx stop " +
+                                name + "', or pass --stop");
+    if (auto r = stop_locked(*rec, /*graceful=*/true); !r) return r.error();
+  }
+  return fn(*rec);
 }
 
 void SandboxManager::drop_locked(const std::string& name, Running& run) {

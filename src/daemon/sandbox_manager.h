@@ -37,7 +37,12 @@ class SandboxManager {
   /// re-adopts guests that still run, marks the others failed.
   void recover();
 
-  Result<proto::SandboxInfo> create(const proto::CreateRequest& req);
+  /// Stage lines of work the caller waits for (template builds).
+  using ProgressFn = std::function<void(const std::string&)>;
+  /// Creates (and, unless req.start is false, starts) a sandbox; build
+  /// stages go to `progress`.
+  Result<proto::SandboxInfo> create(const proto::CreateRequest& req,
+                                    const ProgressFn& progress = nullptr);
   Result<std::vector<proto::SandboxInfo>> list();
   Result<proto::SandboxInfo> get(const std::string& name);
   Result<proto::SandboxInfo> start(const std::string& name);
@@ -69,6 +74,25 @@ class SandboxManager {
   /// Daemon exit: drops agent links but leaves the VMs running for the next
   /// daemon to adopt.
   void detach_all();
+
+  /// The agents create accepts (default: shell). Set before use.
+  void set_agents(std::vector<std::string> agents) { agents_ = std::move(agents); }
+  /// Fills in what the daemon knows about a sandbox's agent (its entry
+  /// command and environment) in every SandboxInfo. Set before use.
+  void set_info_decorator(std::function<void(proto::SandboxInfo&)> f) { decorate_ = std::move(f); }
+  /// Called once a new sandbox first runs, with its link, before create
+  /// answers: writes into the guest what the host hands it (CAs, kit
+  /// files). Set before use.
+  using CreatedFn = std::function<void(const proto::SandboxInfo&, const proto::CreateRequest&,
+                                       const std::shared_ptr<AgentLink>&, const ProgressFn&)>;
+  void set_on_created(CreatedFn f) { on_created_ = std::move(f); }
+  /// Runs `fn` on a sandbox that is not running, under its lock so nothing
+  /// starts it meanwhile: a running one is stopped first when `stop`, else
+  /// the answer is kConflict. `fn` gets the record and the disk's path.
+  Result<void> with_stopped(const std::string& name, bool stop,
+                            const std::function<Result<void>(const SandboxRecord&)>& fn);
+  /// The agent link of a running sandbox (nullptr when not running).
+  std::shared_ptr<AgentLink> link_of(const std::string& name);
 
   /// Published ports of a sandbox.
   Result<std::vector<proto::PortMapping>> ports(const std::string& name);
@@ -130,6 +154,9 @@ class SandboxManager {
   std::function<void(const std::string&)> on_removed_;
 
   std::function<std::vector<std::string>(const std::string&)> exec_env_;
+  std::vector<std::string> agents_ = {"shell"};
+  std::function<void(proto::SandboxInfo&)> decorate_;
+  CreatedFn on_created_;
   LinkUpFn on_link_up_;
   std::function<void(const std::string&)> on_link_down_;
   std::mutex create_mu_;  // creation reserves names and directories

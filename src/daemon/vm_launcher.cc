@@ -12,6 +12,7 @@
 #include "image/kernel.h"
 #include "image/template_builder.h"
 #include "image/template_cache.h"
+#include "image/template_catalog.h"
 #include "vm/jail.h"
 #include "vm/tsc.h"
 #include "vm/vm_process.h"
@@ -62,10 +63,14 @@ Result<void> fresh_dir(const std::string& dir) {
 
 }  // namespace
 
-Result<VmLauncher::Artifacts> VmLauncher::prepare_artifacts() {
+Result<VmLauncher::Artifacts> VmLauncher::prepare_artifacts(
+    const std::function<void(const std::string&)>& report) {
   std::lock_guard l(artifacts_mu_);
   if (artifacts_) return *artifacts_;
-  auto progress = [this](const std::string& m) { log_.info(m); };
+  auto progress = [this, &report](const std::string& m) {
+    log_.info(m);
+    if (report) report(m);
+  };
   const std::string& cache = cfg_.paths.cache;
   auto kernel = image::ensure_kernel(cache, progress);
   if (!kernel) return kernel.error().wrap("prepare guest kernel");
@@ -86,14 +91,24 @@ std::string VmLauncher::current_template() {
 }
 
 Result<std::string> VmLauncher::create(const std::string& name, uint64_t disk_bytes,
-                                       uint64_t docker_bytes) {
+                                       uint64_t docker_bytes, const DiskSource& source) {
   if (auto space = check_free_space(cfg_.paths.state, 1ull << 30); !space) return space.error();
-  auto art = prepare_artifacts();
+  auto art = prepare_artifacts(source.progress);
   if (!art) return art.error();
+  // The disk's backing file: the base template, or a layer from the cache.
+  std::string backing = art->template_image, backing_format = "raw", template_id = art->template_id;
+  if (!source.template_tag.empty() && source.template_tag != "shell") {
+    auto all = image::list_templates(image::templates_dir(cfg_.paths.cache));
+    auto t = image::find_template(all, source.template_tag);
+    if (!t) return t.error();
+    backing = t->image_path();
+    backing_format = t->meta.format;
+    template_id = t->meta.id;
+  }
   SandboxPaths p(cfg_.paths, name);
   (void)remove_tree(p.dir);  // leftovers of a crash mid-create hold nothing of value
   if (auto r = make_dirs(p.dir, 0700); !r) return r.error();
-  auto ov = image::create_overlay(art->template_image, p.disk, disk_bytes);
+  auto ov = image::create_overlay(backing, p.disk, disk_bytes, backing_format);
   if (!ov) {
     (void)remove_tree(p.dir);
     return ov.error().wrap("create disk");
@@ -107,7 +122,7 @@ Result<std::string> VmLauncher::create(const std::string& name, uint64_t disk_by
       return e;
     }
   }
-  return art->template_id;
+  return template_id;
 }
 
 Result<void> VmLauncher::remove(const std::string& name) {

@@ -31,7 +31,7 @@ class VmLauncher : public Launcher {
   VmLauncher(DaemonConfig cfg, Logger& log) : cfg_(std::move(cfg)), log_(log) {}
 
   Result<std::string> create(const std::string& name, uint64_t disk_bytes,
-                             uint64_t docker_bytes) override;
+                             uint64_t docker_bytes, const DiskSource& source) override;
   Result<void> remove(const std::string& name) override;
   uint64_t disk_usage(const std::string& name) override;
   Result<LiveGuest> boot(const SandboxRecord& rec, const BootHooks& hooks) override;
@@ -44,8 +44,9 @@ class VmLauncher : public Launcher {
   vm::VmConfig vm_config(const SandboxRecord& rec, const Artifacts& art, vm::Accel accel) const;
 
  private:
-  /// Builds or finds the artefacts once per daemon.
-  Result<Artifacts> prepare_artifacts();
+  /// Builds or finds the artefacts once per daemon; stage lines go to the
+  /// log and to `progress`.
+  Result<Artifacts> prepare_artifacts(const std::function<void(const std::string&)>& progress = nullptr);
 
   DaemonConfig cfg_;
   Logger& log_;

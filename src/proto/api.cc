@@ -33,6 +33,8 @@ json info_json(const SandboxInfo& s) {
           {"created_at", s.created_at},
           {"ports", ports},
           {"deny_network", s.deny_network},
+          {"entry", s.entry},
+          {"entry_env", s.entry_env},
           {"error", s.error}};
 }
 
@@ -54,7 +56,8 @@ Result<SandboxInfo> info_from(const json& j) {
                  json_field(j, "memory_bytes", s.memory_bytes), json_field(j, "cpus", s.cpus),
                  json_field(j, "disk_bytes", s.disk_bytes), json_field(j, "template", s.template_id),
                  json_field(j, "created_at", s.created_at), json_field(j, "error", s.error),
-                 json_field(j, "deny_network", s.deny_network)})
+                 json_field(j, "deny_network", s.deny_network), json_field(j, "entry", s.entry),
+                 json_field(j, "entry_env", s.entry_env)})
     if (!r) return r.error().wrap("sandbox");
   auto it = j.find("ports");
   if (it != j.end() && it->is_array()) {
@@ -119,7 +122,8 @@ std::string to_json(const CreateRequest& r) {
               {"cpus", r.cpus},       {"start", r.start},
               {"ports", ports},       {"docker_bytes", r.docker_bytes},
               {"deny_network", r.deny_network}, {"kit_dir", r.kit_dir},
-              {"host_config", r.host_config}});
+              {"host_config", r.host_config}, {"template", r.template_tag},
+              {"host_ca", r.host_ca}});
 }
 
 Result<CreateRequest> parse_create_request(std::string_view text) {
@@ -131,7 +135,8 @@ Result<CreateRequest> parse_create_request(std::string_view text) {
                  json_field(*j, "memory_bytes", r.memory_bytes), json_field(*j, "cpus", r.cpus),
                  json_field(*j, "start", r.start), json_field(*j, "docker_bytes", r.docker_bytes),
                  json_field(*j, "deny_network", r.deny_network),
-                 json_field(*j, "kit_dir", r.kit_dir), json_field(*j, "host_config", r.host_config)})
+                 json_field(*j, "kit_dir", r.kit_dir), json_field(*j, "host_config", r.host_config),
+                 json_field(*j, "template", r.template_tag), json_field(*j, "host_ca", r.host_ca)})
     if (!x) return x.error().wrap("create request");
   if (r.kit_dir.size() > 4096 || (!r.kit_dir.empty() && r.kit_dir[0] != '/'))
     return err("create request: 'kit_dir' must be an absolute path");

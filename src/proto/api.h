@@ -4,7 +4,10 @@
 // Routes (all under /v1; errors are {"message": "..."} with a 4xx/5xx status):
 //   GET    /v1/version                     -> VersionInfo
 //   GET    /v1/sandboxes                   -> {"sandboxes": [SandboxInfo...]}
-//   POST   /v1/sandboxes        CreateRequest -> 201 SandboxInfo (409 name taken)
+//   POST   /v1/sandboxes        CreateRequest -> 201 SandboxInfo (409 name taken);
+//          with ?progress=1: 200, chunked application/x-ndjson of
+//          ProgressEvent lines (template build stages), the last one
+//          carrying the SandboxInfo or the error (proto/template_api.h)
 //   GET    /v1/sandboxes/NAME              -> SandboxInfo (404 unknown)
 //   POST   /v1/sandboxes/NAME/start        -> SandboxInfo once the guest answers
 //   POST   /v1/sandboxes/NAME/stop         -> SandboxInfo once QEMU has exited
@@ -89,6 +92,10 @@ struct SandboxInfo {
   std::string error;       ///< why it failed, with the console tail, if it did
   /// Created with --deny-network: every connection and DNS query is denied.
   bool deny_network = false;
+  /// The agent's entry command (its kit's `entry`) and the environment it
+  /// runs with; empty for `shell` (a login bash).
+  std::vector<std::string> entry;
+  std::vector<std::string> entry_env;  ///< "K=V"
 };
 std::string to_json(const SandboxInfo& s);
 Result<SandboxInfo> parse_sandbox_info(std::string_view json);
@@ -135,6 +142,12 @@ struct CreateRequest {
   /// Copy the kit's host_config files from the user's home into the
   /// sandbox (false: --no-host-config). Absent in a request: true.
   bool host_config = true;
+  /// The template to boot from (sbx create -t TAG); empty: the agent's own
+  /// (its kit's layer, built if needed, or `shell`).
+  std::string template_tag;
+  /// Carry the host's trusted CAs into the guest's trust store (on unless
+  /// --no-host-ca).
+  bool host_ca = true;
 };
 std::string to_json(const CreateRequest& r);
 Result<CreateRequest> parse_create_request(std::string_view json);

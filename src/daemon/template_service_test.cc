@@ -1,0 +1,58 @@
+#include "daemon/template_service.h"
+
+#include <gtest/gtest.h>
+
+#include "daemon/kit_catalog.h"
+
+namespace sbx::daemon {
+namespace {
+
+kit::Kit test_kit() {
+  auto k = builtin_kit("sbx-test", /*test_kits=*/true);
+  EXPECT_TRUE(k.has_value());
+  return *k;
+}
+
+TEST(KitLayerId, ChangesWithEverythingTheInstallDependsOn) {
+  auto base = kit_layer_id("parent-1", test_kit());
+  EXPECT_EQ(base, kit_layer_id("parent-1", test_kit()));  // stable
+  EXPECT_NE(base, kit_layer_id("parent-2", test_kit()));
+  auto k = test_kit();
+  k.install.push_back("true");
+  EXPECT_NE(base, kit_layer_id("parent-1", k));
+  k = test_kit();
+  k.env["X"] = "1";
+  EXPECT_NE(base, kit_layer_id("parent-1", k));
+  k = test_kit();
+  k.files[0].content = "other";
+  EXPECT_NE(base, kit_layer_id("parent-1", k));
+  k = test_kit();
+  k.node = "22.11.0";
+  EXPECT_NE(base, kit_layer_id("parent-1", k));
+  // Steps are fields: moving text between two steps is another build.
+  k = test_kit();
+  k.install = {"ab", "c"};
+  auto k2 = test_kit();
+  k2.install = {"a", "bc"};
+  EXPECT_NE(kit_layer_id("p", k), kit_layer_id("p", k2));
+}
+
+TEST(KitLayerId, IgnoresWhatDoesNotChangeTheDisk) {
+  auto base = kit_layer_id("parent-1", test_kit());
+  auto k = test_kit();
+  k.entry = {"other"};
+  k.allow = {"example.com"};
+  k.description = "changed";
+  EXPECT_EQ(base, kit_layer_id("parent-1", k));
+}
+
+TEST(KitCatalog, TestKitOnlyWhenAskedFor) {
+  EXPECT_TRUE(builtin_kit("shell", false).has_value());
+  EXPECT_FALSE(builtin_kit("sbx-test", false).has_value());
+  EXPECT_TRUE(builtin_kit("sbx-test", true).has_value());
+  EXPECT_FALSE(builtin_kit("nope", true).has_value());
+  EXPECT_EQ(builtin_kit_names(true).size(), 2u);
+}
+
+}  // namespace
+}  // namespace sbx::daemon
