@@ -10,7 +10,10 @@ namespace sbx::daemon {
 
 std::vector<std::string> EgressCaProvisioner::exec_env() {
   std::string b = kEgressCaGuestBundle;
-  return {std::string("NODE_EXTRA_CA_CERTS=") + kEgressCaGuestFile, "SSL_CERT_FILE=" + b,
+  // Node gets the whole system bundle, not the sbx CA alone: it also holds
+  // the host's CAs (guest_provisioner.h), which npm behind a TLS-inspecting
+  // proxy needs.
+  return {"NODE_EXTRA_CA_CERTS=" + b, "SSL_CERT_FILE=" + b,
           "REQUESTS_CA_BUNDLE=" + b, "PIP_CERT=" + b, "CURL_CA_BUNDLE=" + b};
 }
 

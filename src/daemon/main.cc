@@ -15,11 +15,11 @@
 #include "base/paths.h"
 #include "daemon/api_server.h"
 #include "daemon/credential_resolver.h"
+#include "daemon/egress_ca_provisioner.h"
 #include "daemon/guest_provisioner.h"
 #include "daemon/secret_routes.h"
 #include "daemon/secret_store.h"
 #include "daemon/egress_service.h"
-#include "daemon/guest_provisioner.h"
 #include "daemon/kit_catalog.h"
 #include "daemon/sandbox_manager.h"
 #include "daemon/store.h"
@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
     log.warn(msg);
     fprintf(stderr, "sandboxd: WARNING: %s\n", msg.c_str());
   }
-  daemon::GuestProvisioner provisioner((*ca)->ca_pem());
+  daemon::EgressCaProvisioner egress_ca((*ca)->ca_pem());
 
   // Every connection and DNS query of every sandbox is decided here, by the
   // policy as it is at that moment.
@@ -154,12 +154,12 @@ int main(int argc, char** argv) {
   log.info("sandboxd " SBX_VERSION " starting (pid " + std::to_string(getpid()) + ")");
   manager.set_on_link_up([&](const std::string& name, bool deny_network,
                              const std::shared_ptr<daemon::AgentLink>& link) {
-    if (auto r = provisioner.provision(*link); !r)
+    if (auto r = egress_ca.provision(*link); !r)
       log.warn("sandbox " + name + ": " + r.error().message);
     (*egress)->attach(name, deny_network, link);
   });
   manager.set_exec_env([&](const std::string& name) {
-    auto env = daemon::GuestProvisioner::exec_env();
+    auto env = daemon::EgressCaProvisioner::exec_env();
     for (auto& e : credentials.guest_env(name)) env.push_back(std::move(e));
     return env;
   });
