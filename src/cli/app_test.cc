@@ -28,6 +28,26 @@ void scripted(const FakeRequest& r, int fd) {
   auto& t = r.target;
   if (t == "/v1/version") return client::testing::respond(fd, 200, R"({"version":"0.1.0","api":1})");
   if (t == "/v1/sandboxes" && r.method == "GET") return client::testing::respond(fd, 200, kList);
+  if (t == "/v1/sandboxes?progress=1" && r.method == "POST") {
+    // The create progress stream: one stage line, then the sandbox.
+    auto req = proto::parse_create_request(r.body);
+    proto::SandboxInfo s;
+    s.name = req->name.empty() ? proto::default_sandbox_name(req->agent, req->workspace)
+                               : req->name;
+    s.agent = req->agent;
+    s.status = "running";
+    s.workspace = req->workspace;
+    proto::ProgressEvent stage, last;
+    stage.progress = "Building template 'x'...";
+    last.sandbox = s;
+    std::string body = proto::to_json(stage) + "\n" + proto::to_json(last) + "\n";
+    char size[32];
+    snprintf(size, sizeof size, "%zx\r\n", body.size());
+    (void)write_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+                        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+                            std::string(size) + body + "\r\n0\r\n\r\n");
+    return;
+  }
   if (t == "/v1/sandboxes" && r.method == "POST") {
     auto req = proto::parse_create_request(r.body);
     proto::SandboxInfo s;
@@ -164,8 +184,8 @@ TEST_F(AppTest, CreateValidatesBeforeContactingTheDaemon) {
   EXPECT_EQ(run({"create", "shell", dir->path() + "/missing"}), kExitFailure);
   EXPECT_NE(err.str().find("Error: workspace path '"), std::string::npos);
   EXPECT_NE(err.str().find("/missing' does not exist"), std::string::npos);
-  EXPECT_EQ(run({"create", "codex", dir->path()}), kExitFailure);
-  EXPECT_EQ(err.str(), "Error: unknown agent 'codex'; available: shell\n");
+  EXPECT_EQ(run({"create", "Bad/Agent", dir->path()}), kExitFailure);
+  EXPECT_NE(err.str().find("Error: invalid agent name 'Bad/Agent'"), std::string::npos);
   EXPECT_EQ(mutating_requests(), 0u);
 }
 
@@ -442,7 +462,7 @@ TEST_F(AppTest, DenyNetworkGoesInTheCreateRequest) {
   ASSERT_EQ(run({"create", "--name", "on", "shell", dir->path()}), 0) << err.str();
   std::vector<bool> flags;
   for (auto& r : fake->requests())
-    if (r.method == "POST" && r.target == "/v1/sandboxes")
+    if (r.method == "POST" && (r.target == "/v1/sandboxes" || r.target == "/v1/sandboxes?progress=1"))
       flags.push_back(proto::parse_create_request(r.body)->deny_network);
   EXPECT_EQ(flags, (std::vector<bool>{true, false}));
   // An existing sandbox keeps its network mode: say so, change nothing.

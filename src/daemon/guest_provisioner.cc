@@ -16,45 +16,50 @@ std::string GuestProvisioner::host_bundle() const {
 
 std::string GuestProvisioner::install_script(const std::string& bundle_sha256) {
   // Certificates already in the guest's bundle are skipped (on a host whose
-  // store is Debian's plus a proxy CA, only that one is new), so
-  // update-ca-certificates runs only for real additions. A changed host
-  // bundle first takes the previous additions out (--fresh).
+  // store is Debian's plus a proxy CA, only that one is new). The new ones
+  // are appended to the bundle every TLS client here reads (curl, git,
+  // OpenSSL, pip through certifi's Debian patch, Node through
+  // NODE_EXTRA_CA_CERTS), and kept as .crt files so a later
+  // update-ca-certificates keeps them. update-ca-certificates itself is not
+  // run: under TCG it took minutes. The bundle as it was is kept, so a
+  // changed host bundle (or remove_cas) starts from it again.
   return std::string(R"SH(set -eu
-dir=)SH") +
-         kGuestHostCaDir + R"SH(
-bundle=)SH" +
-         kGuestCaBundle + R"SH(
+dir=)SH") + kGuestHostCaDir + R"SH(
+bundle=)SH" + kGuestCaBundle + R"SH(
 mark=/etc/sbx/host-ca.sha256
-want=)SH" +
-         bundle_sha256 + R"SH(
+orig=/etc/sbx/ca-bundle.orig
+want=)SH" + bundle_sha256 + R"SH(
 if [ -f "$mark" ] && [ "$(cat "$mark")" = "$want" ]; then cat >/dev/null; exit 0; fi
+mkdir -p /etc/sbx /etc/profile.d
 tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
+trap 'rm -f "$tmp" "$tmp.n"' EXIT
 cat > "$tmp"
-if [ -d "$dir" ]; then rm -rf "$dir"; update-ca-certificates --fresh >/dev/null 2>&1; fi
-[ -s "$bundle" ] || printf '\n' > "$bundle"
+if [ -f "$orig" ]; then cp "$orig" "$bundle"; elif [ -f "$bundle" ]; then cp "$bundle" "$orig"; else : > "$orig"; cp "$orig" "$bundle"; fi
+rm -rf "$dir"
 mkdir -p "$dir"
-awk -v dir="$dir" '
+awk -v dir="$dir" -v out="$tmp.n" '
   FNR == NR {
     if ($0 ~ /-----BEGIN CERTIFICATE-----/) { body = ""; inc = 1; next }
     if ($0 ~ /-----END CERTIFICATE-----/) { have[body] = 1; inc = 0; next }
     if (inc) { sub(/\r$/, ""); body = body $0 }
     next
   }
-  /-----BEGIN CERTIFICATE-----/ { body = ""; pem = $0 "\n"; inc = 1; next }
+  /-----BEGIN CERTIFICATE-----/ { body = ""; pem = "-----BEGIN CERTIFICATE-----\n"; inc = 1; next }
   inc {
     sub(/\r$/, "")
     pem = pem $0 "\n"
     if ($0 ~ /-----END CERTIFICATE-----/) {
       inc = 0
-      if (!(body in have)) { n++; f = sprintf("%s/host-%03d.crt", dir, n); printf "%s", pem > f; close(f); have[body] = 1 }
+      if (!(body in have)) {
+        n++; f = sprintf("%s/host-%03d.crt", dir, n)
+        printf "%s", pem > f; close(f); printf "%s", pem >> out; have[body] = 1
+      }
     } else body = body $0
   }
   END { print n + 0 }
-' "$bundle" "$tmp" > /tmp/.sbx-ca-count
-added=$(cat /tmp/.sbx-ca-count); rm -f /tmp/.sbx-ca-count
-if [ "$added" -gt 0 ]; then update-ca-certificates >/dev/null 2>&1; else rmdir "$dir"; fi
-mkdir -p /etc/sbx /etc/profile.d
+' "$orig" "$tmp" > "$tmp.count"
+added=$(cat "$tmp.count"); rm -f "$tmp.count"
+if [ "$added" -gt 0 ]; then cat "$tmp.n" >> "$bundle"; else rmdir "$dir"; fi
 printf '%s\n' "$want" > "$mark"
 printf 'export NODE_EXTRA_CA_CERTS=%s\n' "$bundle" > /etc/profile.d/sbx-host-ca.sh
 echo "sbx: $added host CA certificate(s) added"
@@ -86,10 +91,12 @@ Result<void> GuestProvisioner::install_cas(AgentLink& link, const std::string& b
 }
 
 Result<void> GuestProvisioner::remove_cas(AgentLink& link) {
-  std::string script = std::string("set -eu\nif [ -d ") + kGuestHostCaDir + " ]; then rm -rf " +
-                       kGuestHostCaDir +
-                       "; update-ca-certificates --fresh >/dev/null 2>&1; fi\n"
-                       "rm -f /etc/sbx/host-ca.sha256 /etc/profile.d/sbx-host-ca.sh\n";
+  std::string script = std::string("set -eu\nrm -rf ") + kGuestHostCaDir +
+                       "\nif [ -f /etc/sbx/ca-bundle.orig ]; then cp /etc/sbx/ca-bundle.orig " +
+                       kGuestCaBundle +
+                       "; fi\n"
+                       "rm -f /etc/sbx/ca-bundle.orig /etc/sbx/host-ca.sha256 "
+                       "/etc/profile.d/sbx-host-ca.sh\n";
   auto out = run_root(link, {"sh", "-c", script}, "");
   if (!out) return out.error().wrap("remove the host's CA certificates from the guest");
   return ok();

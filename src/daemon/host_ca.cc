@@ -66,7 +66,7 @@ std::vector<std::string> host_ca_files(const HostCaSources& src) {
     if (auto v = configured_path(src.query({"git", "config", "--get", "http.sslCAInfo"})))
       candidates.push_back(*v);
   }
-  std::vector<std::string> pip_confs = {"/etc/pip.conf"};
+  std::vector<std::string> pip_confs = {src.system_pip_conf};
   if (!src.home.empty()) {
     pip_confs.push_back(src.home + "/.config/pip/pip.conf");
     pip_confs.push_back(src.home + "/.pip/pip.conf");

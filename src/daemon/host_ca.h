@@ -19,6 +19,7 @@ namespace sbx::daemon {
 struct HostCaSources {
   std::string system_bundle = "/etc/ssl/certs/ca-certificates.crt";
   std::string home;  ///< the host user's home (pip.conf)
+  std::string system_pip_conf = "/etc/pip.conf";
   std::function<std::optional<std::string>(const std::string&)> getenv;
   /// Runs a tool's config query (npm, git); nullopt when it cannot answer.
   std::function<std::optional<std::string>(const std::vector<std::string>&)> query;

@@ -31,6 +31,7 @@ class HostCaTest : public ::testing::Test {
     HostCaSources s;
     s.system_bundle = dir_->path() + "/system.crt";
     s.home = dir_->path() + "/home";
+    s.system_pip_conf = dir_->path() + "/etc-pip.conf";
     s.getenv = [env](const std::string& k) -> std::optional<std::string> {
       auto it = env.find(k);
       if (it == env.end()) return std::nullopt;

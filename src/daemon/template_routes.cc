@@ -13,6 +13,26 @@ std::string chunk(const std::string& data) {
   return size + data + "\r\n";
 }
 
+// {tag} arrives percent-encoded (the client encodes ':' and anything odd).
+std::string decoded_param(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
 int status_of(const Error& e) { return e.code >= 400 && e.code < 600 ? e.code : 500; }
 
 proto::ProgressEvent failure(const Error& e) {
@@ -73,13 +93,13 @@ Result<ApiReply> TemplateRoutes::list(const ApiRequest&) {
 }
 
 Result<ApiReply> TemplateRoutes::inspect(const ApiRequest& req) {
-  auto t = templates_.inspect(req.param("tag"));
+  auto t = templates_.inspect(decoded_param(req.param("tag")));
   if (!t) return t.error();
   return ApiReply{200, proto::to_json(*t)};
 }
 
 Result<ApiReply> TemplateRoutes::remove(const ApiRequest& req) {
-  if (auto r = templates_.remove(req.param("tag")); !r) return r.error();
+  if (auto r = templates_.remove(decoded_param(req.param("tag"))); !r) return r.error();
   return ApiReply{204, ""};
 }
 

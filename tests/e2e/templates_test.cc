@@ -7,6 +7,8 @@
 // environment, made by this test) in the guest's trust store.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "base/files.h"
@@ -53,6 +55,9 @@ class TemplatesTest : public SandboxSuite<TemplatesTest> {
   }
 };
 
+// Templates live in the shared cache: a tag of this run only.
+const std::string kTag = "rt:" + std::to_string(::getpid());
+
 uint64_t template_size(const std::string& json, const std::string& tag) {
   auto j = nlohmann::json::parse(json, nullptr, false);
   if (!j.is_array()) return 0;
@@ -90,13 +95,13 @@ TEST_F(TemplatesTest, SaveThenCreateKeepsFilesAndPackages) {
       "dpkg-deb --build /tmp/p /tmp/p.deb >/dev/null && dpkg -i /tmp/p.deb >/dev/null\n");
   ASSERT_EQ(w.code, 0) << w.all();
   // Running: without --stop (and no terminal to ask on) it is refused.
-  auto refused = sbx({"template", "save", "tpl", "rt:v1"});
+  auto refused = sbx({"template", "save", "tpl", kTag});
   EXPECT_NE(refused.code, 0);
   EXPECT_NE(refused.err.find("--stop"), std::string::npos) << refused.all();
-  auto s = sbx({"template", "save", "tpl", "rt:v1", "--stop"});
+  auto s = sbx({"template", "save", "tpl", kTag, "--stop"});
   ASSERT_EQ(s.code, 0) << s.all();
   EXPECT_NE(s.err.find("credentials"), std::string::npos) << s.all();  // the warning
-  auto c = sbx({"create", "--name", "rt2", "--memory", "512m", "-t", "rt:v1", "shell", ws()});
+  auto c = sbx({"create", "--name", "rt2", "--memory", "512m", "-t", kTag, "shell", ws()});
   ASSERT_EQ(c.code, 0) << c.all();
   auto r = guest(
       "cat /opt/sbx-marker; dpkg-query -W -f='${Version}\\n' sbx-rt-pkg; "
@@ -112,30 +117,33 @@ TEST_F(TemplatesTest, SaveThenCreateKeepsFilesAndPackages) {
 TEST_F(TemplatesTest, LayerIsFarSmallerThanItsParent) {
   auto ls = sbx({"template", "ls", "--json"});
   ASSERT_EQ(ls.code, 0) << ls.all();
-  uint64_t layer = template_size(ls.out, "rt:v1"), shell = template_size(ls.out, "shell");
+  uint64_t layer = template_size(ls.out, kTag), shell = template_size(ls.out, "shell");
   ASSERT_GT(layer, 0u) << ls.out;
   ASSERT_GT(shell, 0u) << ls.out;
   EXPECT_LT(layer * 10, shell) << "layer " << layer << " vs parent " << shell;
   auto table = sbx({"template", "ls"});
-  EXPECT_NE(table.out.find("rt:v1"), std::string::npos) << table.all();
+  EXPECT_NE(table.out.find(kTag), std::string::npos) << table.all();
   EXPECT_NE(table.out.find("rt2"), std::string::npos) << table.all();  // USED BY
 }
 
 TEST_F(TemplatesTest, RemovingATemplateInUseIsRefused) {
-  auto rm = sbx({"template", "rm", "rt:v1"});
+  auto rm = sbx({"template", "rm", kTag});
   EXPECT_NE(rm.code, 0);
   EXPECT_NE(rm.err.find("in use by sandbox rt2"), std::string::npos) << rm.all();
   auto shell = sbx({"template", "rm", "shell"});
   EXPECT_NE(shell.code, 0);
   ASSERT_EQ(sbx({"rm", "-f", "rt2"}).code, 0);
-  auto rm2 = sbx({"template", "rm", "rt:v1"});
+  auto rm2 = sbx({"template", "rm", kTag});
   EXPECT_EQ(rm2.code, 0) << rm2.all();
-  auto gone = sbx({"template", "inspect", "rt:v1"});
+  auto gone = sbx({"template", "inspect", kTag});
   EXPECT_NE(gone.code, 0);
   EXPECT_NE(gone.err.find("not found"), std::string::npos) << gone.all();
 }
 
 TEST_F(TemplatesTest, KitLayerIsBuiltWithProgressCachedAndRunsItsEntry) {
+  // The layer may be cached by an earlier run: remove it so this run
+  // builds it (refused only while some sandbox uses it).
+  (void)sbx({"template", "rm", "sbx-test"});
   std::string ws2 = env().make_workspace("kitws");
   auto c = sbx({"create", "--memory", "1g", "sbx-test", ws2});
   ASSERT_EQ(c.code, 0) << c.all();
