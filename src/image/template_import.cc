@@ -172,12 +172,15 @@ Result<LoadedTemplate> import_image_template(const TemplateImportOptions& o) {
   auto archive = ImageArchive::open(o.archive);
   if (!archive) return archive.error();
   std::string name = o.tag.empty() && !archive->tags().empty() ? archive->tags()[0] : o.tag;
+  if (name.empty()) name = "image-" + archive->config_digest().substr(7, 12);
+  // One template per (image, name): the same image under a second name is
+  // a second template, so names never alias and removing one is simple.
   Sha256 h;
   h.update_field(kImporterVersion);
   h.update_field(archive->config_digest());
   for (auto& l : archive->layers()) h.update_field(l.diff_id);
+  h.update_field(name);
   std::string id = h.hex_digest();
-  if (name.empty()) name = "image-" + id.substr(0, 12);
   if (!valid_template_name(name))
     return err(kBadRequest, "'" + name + "' is not a valid template name (letters, digits, ._-:/)");
 

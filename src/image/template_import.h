@@ -51,7 +51,8 @@ bool valid_template_name(const std::string& name);
 
 /// Imports an archive. Nothing is stored unless every digest checks and
 /// the image is packed. Loading the same image under the same name again
-/// reuses it; a name held by a different image is a kConflict.
+/// reuses it; under another name it is another template; a name held by a
+/// different image is a kConflict.
 Result<LoadedTemplate> import_image_template(const TemplateImportOptions& opts);
 
 /// The loaded template called `name`, from its stored metadata.

@@ -129,6 +129,12 @@ TEST(TemplateImport, OciLayoutLoadsAndIsFoundByName) {
   auto again = import_image_template(options(f));
   ASSERT_TRUE(again);
   EXPECT_TRUE(again->reused);
+  // The same image under another name is a template of its own.
+  auto other = import_image_template(options(f, "alias"));
+  ASSERT_TRUE(other) << other.error().message;
+  EXPECT_FALSE(other->reused);
+  EXPECT_NE(other->dir, t->dir);
+  EXPECT_TRUE(find_loaded_template(f.cache, "test/oci:1"));
 }
 
 TEST(TemplateImport, DigestMismatchStoresNothing) {
