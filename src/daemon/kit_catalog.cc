@@ -1,5 +1,9 @@
 #include "daemon/kit_catalog.h"
 
+#include <algorithm>
+
+#include "kit/install_script.h"
+
 namespace sbx::daemon {
 
 std::optional<kit::Kit> builtin_kit(const std::string& name, bool test_kits) {
@@ -38,6 +42,37 @@ std::optional<kit::Kit> builtin_kit(const std::string& name, bool test_kits) {
 std::vector<std::string> builtin_kit_names(bool test_kits) {
   std::vector<std::string> out = {"shell"};
   if (test_kits) out.push_back("sbx-test");
+  return out;
+}
+
+namespace {
+
+// The build runs each install step with `sh -ec`; the whole script (bash,
+// pipefail) goes in as one step on a here-document.
+std::optional<kit::Kit> with_install_script(kit::Kit k) {
+  if (k.node.empty()) return k;
+  auto script = kit::install_script(k);
+  if (!script) return std::nullopt;  // the parser refuses unknown pins already
+  k.install = {"bash <<'SBX_KIT_INSTALL'\n" + *script + "\nSBX_KIT_INSTALL"};
+  return k;
+}
+
+}  // namespace
+
+KitLookup make_kit_lookup(std::shared_ptr<const kit::KitCatalog> catalog, bool test_kits) {
+  return [catalog = std::move(catalog), test_kits](const std::string& name) {
+    if (catalog)
+      if (const kit::Kit* k = catalog->find(name)) return with_install_script(*k);
+    return builtin_kit(name, test_kits);
+  };
+}
+
+std::vector<std::string> kit_names(const kit::KitCatalog* catalog, bool test_kits) {
+  std::vector<std::string> out = builtin_kit_names(test_kits);
+  if (catalog)
+    for (auto& n : catalog->names()) out.push_back(n);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 

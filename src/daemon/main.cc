@@ -170,13 +170,18 @@ int main(int argc, char** argv) {
     if (auto r = (*secrets)->forget_sandbox(name); !r)
       log.warn("secrets of removed sandbox " + name + ": " + r.error().message);
   });
-  // Kits: the temporary built-in lookup (daemon/kit_catalog.h) until the
-  // kit parser lands; SBX_TEST_KITS=1 adds the test kit.
+  // Kits: the built-in catalog next to this binary (or $SBX_KITS_DIR);
+  // SBX_TEST_KITS=1 adds the test kit sbx's VM suites build.
   const bool test_kits = getenv("SBX_TEST_KITS") && std::string(getenv("SBX_TEST_KITS")) == "1";
-  daemon::KitLookup kits = [test_kits](const std::string& n) {
-    return daemon::builtin_kit(n, test_kits);
-  };
-  manager.set_agents(daemon::builtin_kit_names(test_kits));
+  std::shared_ptr<const kit::KitCatalog> catalog;
+  if (auto c = kit::KitCatalog::open_builtin(); c) {
+    for (auto& p : c->problems()) log.warn("kit left out: " + p);
+    catalog = std::make_shared<const kit::KitCatalog>(std::move(*c));
+  } else {
+    log.warn("no built-in kits (only shell): " + c.error().message);
+  }
+  daemon::KitLookup kits = daemon::make_kit_lookup(catalog, test_kits);
+  manager.set_agents(daemon::kit_names(catalog.get(), test_kits));
   manager.set_info_decorator([&kits](proto::SandboxInfo& s) {
     auto k = kits(s.agent);
     if (!k || k->entry.empty()) return;

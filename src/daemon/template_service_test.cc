@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <memory>
+
 #include "daemon/kit_catalog.h"
 
 namespace sbx::daemon {
@@ -52,6 +55,28 @@ TEST(KitCatalog, TestKitOnlyWhenAskedFor) {
   EXPECT_TRUE(builtin_kit("sbx-test", true).has_value());
   EXPECT_FALSE(builtin_kit("nope", true).has_value());
   EXPECT_EQ(builtin_kit_names(true).size(), 2u);
+}
+
+// sandboxd's lookup reads the shipped kits: an agent that pins Node gets
+// one step that installs it and then runs the kit's own steps.
+TEST(KitLookupTest, ShippedKitsComeFromTheCatalogWithTheirNodeInstall) {
+  auto c = kit::KitCatalog::open(SBX_SOURCE_KITS_DIR);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  auto catalog = std::make_shared<const kit::KitCatalog>(std::move(*c));
+  auto lookup = make_kit_lookup(catalog, /*test_kits=*/false);
+  auto claude = lookup("claude");
+  ASSERT_TRUE(claude.has_value());
+  ASSERT_EQ(claude->install.size(), 1u);
+  EXPECT_EQ(claude->install[0].rfind("bash <<'SBX_KIT_INSTALL'\n", 0), 0u) << claude->install[0];
+  EXPECT_NE(claude->install[0].find("npm install -g @anthropic-ai/claude-code"), std::string::npos);
+  EXPECT_EQ(claude->entry, (std::vector<std::string>{"claude", "--dangerously-skip-permissions"}));
+  EXPECT_FALSE(lookup("sbx-test").has_value());
+  EXPECT_FALSE(lookup("nope").has_value());
+  auto names = kit_names(catalog.get(), false);
+  for (const char* n : {"claude", "codex", "copilot", "gemini", "opencode", "shell"})
+    EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
+  // No catalog: shell still works.
+  EXPECT_TRUE(make_kit_lookup(nullptr, false)("shell").has_value());
 }
 
 }  // namespace
