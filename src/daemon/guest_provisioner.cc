@@ -55,6 +55,7 @@ Result<void> GuestProvisioner::provision(AgentLink& link) const {
   req.cwd = "/";
   auto ch = link.open_exec(req, timeout_);
   if (!ch) return ch.error().wrap("install the sbx CA in the guest");
+  (void)(*ch)->close_stdin();  // nothing to send: a child that reads stdin must see EOF
   // A guest that never answers must not hold the caller: kill it late.
   std::mutex mu;
   std::condition_variable cv;
