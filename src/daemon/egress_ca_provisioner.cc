@@ -27,6 +27,9 @@ std::string EgressCaProvisioner::script() const {
       marker = lines[i - 1];
       break;
     }
+  // Appended to the bundle, not through update-ca-certificates, which takes
+  // minutes under TCG; the file in ca-certificates/ keeps it in the bundle
+  // when something in the guest regenerates it later.
   std::string f = kEgressCaGuestFile, b = kEgressCaGuestBundle;
   std::string profile;
   for (const auto& e : exec_env()) profile += "export " + e + "\n";
@@ -38,9 +41,6 @@ std::string EgressCaProvisioner::script() const {
          "chmod 644 " +
          f + ".tmp && mv " + f + ".tmp " + f +
          "\n"
-         "if command -v update-ca-certificates >/dev/null 2>&1; then\n"
-         "  update-ca-certificates >/dev/null 2>&1 || true\n"
-         "fi\n"
          "if ! grep -qF '" +
          marker + "' " + b + " 2>/dev/null; then cat " + f + " >> " + b +
          "; fi\n"
@@ -58,6 +58,7 @@ Result<void> EgressCaProvisioner::provision(AgentLink& link) const {
   req.cwd = "/";
   auto ch = link.open_exec(req, timeout_);
   if (!ch) return ch.error().wrap("install the sbx CA in the guest");
+  (void)(*ch)->close_stdin();  // nothing to send: a child that reads stdin must see EOF
   // A guest that never answers must not hold the caller: kill it late.
   std::mutex mu;
   std::condition_variable cv;

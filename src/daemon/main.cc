@@ -156,6 +156,8 @@ int main(int argc, char** argv) {
                              const std::shared_ptr<daemon::AgentLink>& link) {
     if (auto r = egress_ca.provision(*link); !r)
       log.warn("sandbox " + name + ": " + r.error().message);
+    else
+      log.info("sandbox " + name + ": the sbx CA is installed in the guest");
     (*egress)->attach(name, deny_network, link);
   });
   manager.set_exec_env([&](const std::string& name) {

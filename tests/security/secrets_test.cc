@@ -109,6 +109,10 @@ class Secrets : public SandboxSuite<Secrets> {
 };
 
 TEST_F(Secrets, GuestCurlVerifiesTheChainAndUpstreamGetsTheHostKey) {
+  auto daemon_log = read_file(env().state_dir() + "/sandboxd.log");
+  ASSERT_TRUE(daemon_log.ok());
+  ASSERT_NE(daemon_log->find("the sbx CA is installed in the guest"), std::string::npos)
+      << *daemon_log;
   upstream().clear();
   // No -k: the guest's system store must trust the sbx CA.
   auto r = guest(
