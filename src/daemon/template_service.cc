@@ -346,6 +346,13 @@ Result<void> TemplateService::build_layer(const kit::Kit& kit, const std::string
 Result<proto::SandboxInfo> TemplateService::create_sandbox(proto::CreateRequest req,
                                                            const ProgressFn& progress) {
   if (req.agent.empty()) req.agent = "shell";
+  // Refused rather than ignored: a sandbox must never start as something
+  // other than the kit the user named.
+  if (!req.kit_dir.empty())
+    return err(kBadRequest, "sandboxd does not run kits from --kit DIR yet (" + req.kit_dir +
+                     "); until it does, copy the built-in kits directory, add yours as "
+                     "NAME/kit.yaml, start sandboxd with SBX_KITS_DIR pointing at the copy "
+                     "and use NAME as the agent");
   if (req.template_tag.empty() && kits_) {
     if (auto kit = kits_(req.agent); kit && !kit->install.empty()) {
       auto tag = ensure_kit_template(*kit, progress);
