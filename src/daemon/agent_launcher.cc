@@ -83,32 +83,51 @@ pid_t AgentLauncher::guest_pid(const std::string& name) {
   return it == pids_.end() ? 0 : it->second;
 }
 
-Result<LiveGuest> AgentLauncher::spawn(const std::string& name) {
+Result<LocalAgent> start_local_agent(const std::string& agent_path, Logger& log,
+                                     std::string_view junk) {
   auto sp = socket_pair();
   if (!sp) return sp.error();
   // The agent's end must survive exec.
   if (auto r = set_cloexec(sp->second.get(), false); !r) return r.error();
   SpawnOptions o;
-  o.argv = {agent_path_, "--serve-fd", std::to_string(sp->second.get())};
+  o.argv = {agent_path, "--serve-fd", std::to_string(sp->second.get())};
   o.die_with_parent = true;
   auto c = ChildProcess::spawn(o);
   if (!c) return c.error();
   sp->second.reset();
+  LocalAgent a{std::move(*c), nullptr};
+  if (!junk.empty())
+    if (auto r = write_all(sp->first.get(), junk); !r) return r.error();
+  pid_t pid = a.process.pid();
+  auto link = AgentLink::handshake(
+      std::move(sp->first), 10s, [pid] { return process_exists(pid); }, log);
+  if (!link) {
+    (void)a.process.kill(SIGKILL);
+    return link.error();
+  }
+  a.link = *link;
+  return a;
+}
+
+void stop_local_agent(ChildProcess& process, std::shared_ptr<AgentLink>& link) {
+  if (link) link->close();
+  link.reset();
+  if (process.running()) {
+    auto st = process.wait_for(5s);
+    if (!st.ok() || !st->has_value()) (void)process.kill(SIGKILL);
+  }
+}
+
+Result<LiveGuest> AgentLauncher::spawn(const std::string& name) {
+  auto a = start_local_agent(agent_path_, log_);
+  if (!a) return a.error();
   std::shared_ptr<const std::string> console;
   {
     std::lock_guard l(mu_);
-    pids_[name] = c->pid();
+    pids_[name] = a->process.pid();
     console = console_;
   }
-  auto guest = std::make_unique<AgentGuest>(std::move(*c), console);
-  auto* raw = guest.get();
-  auto link = AgentLink::handshake(
-      std::move(sp->first), 10s, [raw] { return raw->alive(); }, log_);
-  if (!link) {
-    (void)guest->kill();
-    return link.error();
-  }
-  return LiveGuest{std::move(guest), *link};
+  return LiveGuest{std::make_unique<AgentGuest>(std::move(a->process), console), a->link};
 }
 
 Result<LiveGuest> AgentLauncher::boot(const SandboxRecord& rec, const BootHooks& hooks) {

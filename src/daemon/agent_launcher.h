@@ -8,15 +8,33 @@
 #include <sys/types.h>
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 
+#include "base/child_process.h"
 #include "base/log.h"
 #include "base/paths.h"
+#include "daemon/agent_link.h"
 #include "daemon/launcher.h"
 
 namespace sbx::daemon::testing {
+
+/// A local `sbx-agent --serve-fd` (it dies with the test) and the daemon's
+/// handshaken link to it: the guest of every unit test that runs something
+/// over a link.
+struct LocalAgent {
+  ChildProcess process;
+  std::shared_ptr<AgentLink> link;
+};
+/// Starts one. `junk` is written to the link before the handshake (a stale
+/// tail the link must resynchronise past).
+Result<LocalAgent> start_local_agent(const std::string& agent_path, Logger& log,
+                                     std::string_view junk = {});
+/// Closes `link` and reaps `process` (SIGKILL if it lingers 5 s).
+void stop_local_agent(ChildProcess& process, std::shared_ptr<AgentLink>& link);
 
 class AgentLauncher : public Launcher {
  public:
@@ -24,8 +42,8 @@ class AgentLauncher : public Launcher {
       : paths_(std::move(paths)), agent_path_(std::move(agent_path)), log_(log) {}
 
   /// Makes the sandbox directory (no disks); the template id is kTemplate.
-  Result<std::string> create(const std::string& name, uint64_t disk_bytes,
-                             uint64_t docker_bytes, const DiskSource& source) override;
+  Result<std::string> create(const std::string& name, uint64_t disk_bytes, uint64_t docker_bytes,
+                             const DiskSource& source) override;
   Result<void> remove(const std::string& name) override;
   uint64_t disk_usage(const std::string& name) override;
   /// Starts an agent and connects to it, or (fail_boots) fails after

@@ -2,10 +2,11 @@
 // daemon's AgentLink: the same code path a VM uses, minus the VM.
 #include "daemon/agent_link.h"
 
-#include <signal.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include "base/child_process.h"
+#include "daemon/agent_launcher.h"
 
 namespace sbx::daemon {
 namespace {
@@ -16,30 +17,14 @@ using K = GuestChannel::Event::Kind;
 class AgentLinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto sp = socket_pair();
-    ASSERT_TRUE(sp.ok());
-    // The agent's end must survive exec: clear CLOEXEC on a dup at fd 3+.
-    ASSERT_TRUE(set_cloexec(sp->second.get(), false).ok());
-    SpawnOptions o;
-    o.argv = {SBX_AGENT_PATH, "--serve-fd", std::to_string(sp->second.get())};
-    auto c = ChildProcess::spawn(o);
-    ASSERT_TRUE(c.ok()) << c.error().message;
-    agent_ = std::move(*c);
-    sp->second.reset();
     // Junk first: the link must resynchronise past a stale tail.
-    ASSERT_TRUE(write_all(sp->first.get(), "stale bytes from an earlier session").ok());
-    auto l = AgentLink::handshake(std::move(sp->first), 10s, [] { return true; }, log_);
-    ASSERT_TRUE(l.ok()) << l.error().message;
-    link_ = *l;
+    auto a =
+        testing::start_local_agent(SBX_AGENT_PATH, log_, "stale bytes from an earlier session");
+    ASSERT_TRUE(a.ok()) << a.error().message;
+    agent_ = std::move(a->process);
+    link_ = a->link;
   }
-  void TearDown() override {
-    if (link_) link_->close();
-    link_.reset();
-    if (agent_.running()) {
-      auto st = agent_.wait_for(5s);
-      if (!st.ok() || !st->has_value()) (void)agent_.kill(SIGKILL);
-    }
-  }
+  void TearDown() override { testing::stop_local_agent(agent_, link_); }
 
   struct Collected {
     std::string out, err;
@@ -117,8 +102,9 @@ TEST_F(AgentLinkTest, StdinRoundTripsWithCredit) {
   auto c = collect(ch);
   ASSERT_TRUE(c.exited) << c.error;
   EXPECT_EQ(c.exit.exit_code, 0);
-  auto expect = run_checked({"sh", "-c", "head -c " + std::to_string(data.size()) +
-                                             " /dev/zero | tr '\\0' x | sha256sum"});
+  auto expect = run_checked(
+      {"sh", "-c",
+       "head -c " + std::to_string(data.size()) + " /dev/zero | tr '\\0' x | sha256sum"});
   ASSERT_TRUE(expect.ok());
   EXPECT_EQ(c.out, *expect);
 }

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "base/child_process.h"
+#include "daemon/agent_launcher.h"
 #include "proto/api.h"
 #include "proto/frame.h"
 
@@ -27,30 +28,15 @@ class ExecBridgeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ::signal(SIGPIPE, SIG_IGN);  // as sandboxd's main() does: a closed peer is EPIPE
-    auto sp = socket_pair();
-    ASSERT_TRUE(sp.ok());
-    ASSERT_TRUE(set_cloexec(sp->second.get(), false).ok());
-    SpawnOptions o;
-    o.argv = {SBX_AGENT_PATH, "--serve-fd", std::to_string(sp->second.get())};
-    o.die_with_parent = true;
-    auto c = ChildProcess::spawn(o);
-    ASSERT_TRUE(c.ok()) << c.error().message;
-    agent_ = std::move(*c);
-    sp->second.reset();
-    auto l = AgentLink::handshake(
-        std::move(sp->first), 10s, [] { return true; }, log_);
-    ASSERT_TRUE(l.ok()) << l.error().message;
-    link_ = *l;
+    auto a = testing::start_local_agent(SBX_AGENT_PATH, log_);
+    ASSERT_TRUE(a.ok()) << a.error().message;
+    agent_ = std::move(a->process);
+    link_ = a->link;
   }
   void TearDown() override {
     client_.reset();
     if (bridge_.joinable()) bridge_.join();  // the closed client ends it
-    if (link_) link_->close();
-    link_.reset();
-    if (agent_.running()) {
-      auto st = agent_.wait_for(5s);
-      if (!st.ok() || !st->has_value()) (void)agent_.kill(SIGKILL);
-    }
+    testing::stop_local_agent(agent_, link_);
   }
   // Starts the command and bridges it on a thread; client_ is the CLI's end.
   void start(std::vector<std::string> argv, std::string pending = "") {

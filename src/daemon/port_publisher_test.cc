@@ -15,12 +15,15 @@
 #include <thread>
 
 #include "base/child_process.h"
+#include "daemon/agent_launcher.h"
+#include "support/loopback_server.h"
 
 namespace sbx::daemon {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using sbx::testing::connect_loopback;
 
 Result<Fd> listen_loopback(uint16_t port = 0) {
   Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -39,19 +42,6 @@ uint16_t port_of(int fd) {
   socklen_t len = sizeof a;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   return ntohs(a.sin_port);
-}
-
-// A connected client socket, or an error (ECONNREFUSED when nothing listens).
-Result<Fd> connect_loopback(uint16_t port) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return errno_error("socket");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
-    return errno_error("connect");
-  return fd;
 }
 
 // Reads until `n` bytes, EOF or the deadline; `eof` tells whether EOF came.
@@ -113,29 +103,12 @@ class CountingServer {
 class PortPublisherTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto sp = socket_pair();
-    ASSERT_TRUE(sp.ok());
-    ASSERT_TRUE(set_cloexec(sp->second.get(), false).ok());
-    SpawnOptions o;
-    o.argv = {SBX_AGENT_PATH, "--serve-fd", std::to_string(sp->second.get())};
-    o.die_with_parent = true;
-    auto c = ChildProcess::spawn(o);
-    ASSERT_TRUE(c.ok()) << c.error().message;
-    agent_ = std::move(*c);
-    sp->second.reset();
-    auto l = AgentLink::handshake(
-        std::move(sp->first), 10s, [] { return true; }, log_);
-    ASSERT_TRUE(l.ok()) << l.error().message;
-    link_ = *l;
+    auto a = testing::start_local_agent(SBX_AGENT_PATH, log_);
+    ASSERT_TRUE(a.ok()) << a.error().message;
+    agent_ = std::move(a->process);
+    link_ = a->link;
   }
-  void TearDown() override {
-    if (link_) link_->close();
-    link_.reset();
-    if (agent_.running()) {
-      auto st = agent_.wait_for(5s);
-      if (!st.ok() || !st->has_value()) (void)agent_.kill(SIGKILL);
-    }
-  }
+  void TearDown() override { testing::stop_local_agent(agent_, link_); }
   std::unique_ptr<PortPublisher> publish(uint16_t sandbox_port, uint16_t host_port = 0) {
     proto::PortMapping m;
     m.host_ip = "127.0.0.1";

@@ -1,5 +1,7 @@
 #include "harness/harness.h"
 
+#include "support/loopback_server.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -132,24 +134,11 @@ std::string SbxEnv::make_workspace(const std::string& name) {
   return p;
 }
 
-namespace {
-Result<Fd> tcp_connect(uint16_t port) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return errno_error("socket");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
-    return errno_error("connect 127.0.0.1:" + std::to_string(port));
-  return fd;
-}
-}  // namespace
 
 Result<std::string> http_get(uint16_t port, const std::string& path,
                              std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto fd = tcp_connect(port);
+  auto fd = connect_loopback(port);
   if (!fd) return fd.error();
   auto w = write_all(fd->get(), "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n");
   if (!w) return w.error();
@@ -179,7 +168,7 @@ Result<std::string> http_get(uint16_t port, const std::string& path,
 }
 
 bool connect_refused(uint16_t port) {
-  auto fd = tcp_connect(port);
+  auto fd = connect_loopback(port);
   return !fd && fd.error().message.find("refused") != std::string::npos;
 }
 

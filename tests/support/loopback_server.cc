@@ -135,4 +135,13 @@ void echo_until_eof(int fd) {
 
 uint16_t free_loopback_port() { return bind_loopback(0).second; }
 
+Result<Fd> connect_loopback(uint16_t port) {
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return errno_error("socket");
+  sockaddr_in a = loopback_address(port);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+    return errno_error("connect 127.0.0.1:" + std::to_string(port));
+  return fd;
+}
+
 }  // namespace sbx::testing

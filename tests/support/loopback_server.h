@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/fd.h"
+#include "base/result.h"
 
 namespace sbx::testing {
 
@@ -85,5 +86,9 @@ void echo_until_eof(int fd);
 
 /// A port on 127.0.0.1 that was free a moment ago (nothing listens on it).
 uint16_t free_loopback_port();
+
+/// A client socket connected to 127.0.0.1:port; an error (errno
+/// ECONNREFUSED when nothing listens) names the port.
+Result<Fd> connect_loopback(uint16_t port);
 
 }  // namespace sbx::testing
