@@ -7,6 +7,8 @@
 
 #include "base/fd.h"
 
+#include "agent/link_output_testing.h"
+
 namespace sbx::agent {
 namespace {
 
@@ -45,26 +47,7 @@ class FakeChannel : public Channel {
   Result<std::pair<Fd, Fd>> pipe_;  ///< what write_input() writes to
 };
 
-/// Frames in `out`, decoded.
-std::vector<proto::Frame> frames_of(LinkOutput& out) {
-  auto sp = socket_pair();
-  EXPECT_TRUE(sp);
-  EXPECT_TRUE(out.flush(sp->first.get()));
-  sp->first.reset();
-  proto::FrameDecoder dec;
-  for (;;) {
-    auto b = read_some(sp->second.get(), 1 << 20);
-    if (!b || b->empty()) break;
-    dec.feed(*b);
-  }
-  std::vector<proto::Frame> v;
-  for (;;) {
-    auto f = dec.next();
-    if (!f || !f->has_value()) break;
-    v.push_back(std::move(**f));
-  }
-  return v;
-}
+using testing::frames_of;
 
 class ChannelTest : public ::testing::Test {
  protected:

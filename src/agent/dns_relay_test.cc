@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include "agent/link_output_testing.h"
+
 namespace sbx::agent {
 namespace {
 
@@ -36,26 +38,7 @@ std::optional<std::string> recv_datagram(int fd, int timeout_ms = 5000) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-/// The frames the relay queued, decoded.
-std::vector<proto::Frame> frames_of(LinkOutput& out) {
-  auto sp = socket_pair();
-  EXPECT_TRUE(sp);
-  EXPECT_TRUE(out.flush(sp->first.get()));
-  sp->first.reset();
-  proto::FrameDecoder dec;
-  for (;;) {
-    auto b = read_some(sp->second.get(), 1 << 16);
-    if (!b || b->empty()) break;
-    dec.feed(*b);
-  }
-  std::vector<proto::Frame> v;
-  for (;;) {
-    auto f = dec.next();
-    if (!f || !f->has_value()) break;
-    v.push_back(std::move(**f));
-  }
-  return v;
-}
+using testing::frames_of;
 
 class DnsRelayTest : public ::testing::Test {
  protected:
