@@ -210,8 +210,11 @@ Result<void> build(const Inputs& in, const std::string& work, const ProgressFn& 
       // the settings also stay in the image for packages installed later.
       "--dpkgopt=path-exclude=/usr/share/man/*", "--dpkgopt=path-exclude=/usr/share/doc/*",
       "--dpkgopt=path-include=/usr/share/doc/*/copyright",
-      "--dpkgopt=path-exclude=/usr/share/locale/*", "--customize-hook=" + hook, kRelease, tarball,
-      sources};
+      "--dpkgopt=path-exclude=/usr/share/locale/*",
+      // The hook's text, not its file: in unshare mode the hook runs as the
+      // namespace's root, a sub-uid that cannot enter the user's 0700 cache
+      // (customize.sh stays beside the log for reading).
+      "--customize-hook=" + in.hook, kRelease, tarball, sources};
   if (auto r = run_logged(argv, log); !r) return r.error().wrap("mmdebstrap");
   report(progress, "Debian root file system ready in " + fmt_seconds(seconds_since(t0)));
 
