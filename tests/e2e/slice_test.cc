@@ -153,7 +153,7 @@ TEST_F(SliceTest, BadInputIsRefusedClearly) {
 // Last by name order: stops the sandbox, restarts it through exec, then
 // removes it and checks that nothing is left behind.
 TEST_F(SliceTest, ZzStopRestartRemoveLeaveNothing) {
-  ASSERT_EQ(guest("echo kept > /root/on-root-disk && sync").code, 0);
+  ASSERT_EQ(guest("echo kept > /var/tmp/on-root-disk && sync").code, 0);
   auto st = sbx({"stop", "slice"});
   ASSERT_EQ(st.code, 0) << st.all();
   EXPECT_TRUE(qemu_pids_matching(env().root()).empty()) << "QEMU still running after stop";
@@ -161,7 +161,7 @@ TEST_F(SliceTest, ZzStopRestartRemoveLeaveNothing) {
   EXPECT_NE(ls.out.find("stopped"), std::string::npos) << ls.out;
 
   // exec starts a stopped sandbox first, and the root disk kept its change.
-  auto r = guest("cat /root/on-root-disk");
+  auto r = guest("cat /var/tmp/on-root-disk");
   ASSERT_EQ(r.code, 0) << r.all();
   EXPECT_EQ(r.out, "kept\n");
 
