@@ -62,4 +62,9 @@ Result<AbsoluteUrl> parse_absolute_url(std::string_view url);
 /// never carries a second request past the policy check.
 std::string rewrite_request_head(const HttpRequestHead& head, std::string_view target);
 
+/// ASCII case-insensitive equality (header names).
+bool iequals(std::string_view a, std::string_view b);
+/// `s` without HTTP's optional whitespace (spaces and tabs) at either end.
+std::string_view trim_ows(std::string_view s);
+
 }  // namespace sbx::net

@@ -1,5 +1,7 @@
 #include "net/request_rewriter.h"
 
+#include "net/http_parser.h"
+
 #include <openssl/evp.h>
 
 #include <cctype>
@@ -10,21 +12,6 @@
 namespace sbx::net {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
-std::string_view trim_ows_view(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 Error refuse(int code, const std::string& why) { return err(code, why); }
 
@@ -48,7 +35,7 @@ void replace_all(std::string& s, const std::string& from, const std::string& to,
 // Parses a chunk-size line "HEX[;ext]" (without CRLF).
 std::optional<uint64_t> chunk_size(std::string_view line) {
   size_t end = line.find(';');
-  std::string_view hex = trim_ows_view(line.substr(0, end));
+  std::string_view hex = trim_ows(line.substr(0, end));
   if (hex.empty() || hex.size() > 15) return std::nullopt;
   uint64_t v = 0;
   auto [p, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), v, 16);
