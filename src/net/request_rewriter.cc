@@ -1,13 +1,12 @@
 #include "net/request_rewriter.h"
 
-#include "net/http_parser.h"
-
 #include <openssl/evp.h>
 
 #include <cctype>
 #include <charconv>
 
 #include "net/hostname.h"
+#include "net/http_parser.h"
 
 namespace sbx::net {
 
