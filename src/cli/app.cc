@@ -5,12 +5,12 @@
 
 #include "cli/arguments.h"
 #include "cli/commands.h"
-#include "cli/secret_commands.h"
 #include "cli/completion.h"
 #include "cli/format.h"
 #include "cli/kit_commands.h"
-#include "cli/template_load_command.h"
+#include "cli/secret_commands.h"
 #include "cli/template_commands.h"
+#include "cli/template_load_command.h"
 
 namespace sbx::cli {
 
@@ -47,7 +47,8 @@ CompletionCommand describe(CLI::App* app) {
   for (const CLI::Option* opt : app->get_options()) {
     if (opt->get_positional()) {
       const std::string& n = opt->get_name();
-      if (n.find("SANDBOX") != std::string::npos || n == "SRC" || n == "DST") c.takes_sandbox = true;
+      if (n.find("SANDBOX") != std::string::npos || n == "SRC" || n == "DST")
+        c.takes_sandbox = true;
       if (n.find("AGENT") != std::string::npos)
         c.words.insert(c.words.end(), known_agents().begin(), known_agents().end());
       if (n == "PATH" || n == "SRC" || n == "DST") c.takes_path = true;
@@ -88,7 +89,10 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   CLI::App app{"sbx: run AI coding agents in microVM sandboxes"};
   app.name("sbx");
   app.require_subcommand(0, 1);
-  app.footer("Examples:\n  sbx run shell .\n  sbx ls\n  sbx exec -it shell-myproject bash");
+  app.footer(
+      "Examples:\n  sbx secret set -g anthropic          # your API key, kept on the host\n"
+      "  sbx run claude .                     # Claude Code on this directory\n"
+      "  sbx run shell .\n  sbx ls\n  sbx exec -it shell-myproject bash");
   std::function<int()> action;
 
   CreateOpts co;
@@ -96,7 +100,9 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   add_new_sandbox_flags(create, co.sandbox);
   create->add_flag("-q,--quiet", co.quiet, "Print only the sandbox name");
   // Not required by CLI11: with --kit the kit names the agent.
-  create->add_option("AGENT", co.agent, "Agent to run: shell (or leave out with --kit)");
+  create->add_option("AGENT", co.agent,
+                     "Agent to run: shell, claude, codex, gemini, copilot, opencode (sbx kit ls); "
+                     "leave out with --kit");
   create->add_option("PATH", co.path, "Workspace directory (default: .)");
   create->footer(
       "Examples:\n  sbx create --name dev -m 8g -p 8080:5000 shell ~/src/project\n"
@@ -124,7 +130,8 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   exec->add_option("SANDBOX", eo.sandbox, "Sandbox name")->required();
   // Everything after SANDBOX is the command, its own flags included.
   exec->prefix_command();
-  exec->footer("Example:\n  sbx exec -it shell-myproject bash\n  sbx exec shell-myproject -- ls -la /");
+  exec->footer(
+      "Example:\n  sbx exec -it shell-myproject bash\n  sbx exec shell-myproject -- ls -la /");
   exec->callback([&] {
     eo.command = exec->remaining();
     eo.command.insert(eo.command.end(), after_dashes.begin(), after_dashes.end());
@@ -141,7 +148,8 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   run->add_flag("--rm", ro.remove, "Remove the sandbox when the session ends");
   // Not required by CLI11: with --kit the kit names the agent.
   run->add_option("SANDBOX_OR_AGENT", ro.target,
-                  "An existing sandbox, or an agent: shell (or leave out with --kit)");
+                  "An existing sandbox, or an agent: shell, claude, codex, gemini, copilot, "
+                  "opencode (sbx kit ls)");
   run->add_option("PATH", ro.paths, "Workspace for a new sandbox (default: .)");
   run->footer(
       "Arguments after '--' go to the agent (for shell: bash -l ARGS).\n"
@@ -171,8 +179,9 @@ int run_cli(int argc, const char* const* argv, Console& con) {
 
   PortsOpts po;
   auto* ports = app.add_subcommand("ports", "List, publish or unpublish a sandbox's ports");
-  ports->add_option("--publish", po.publish,
-                    "Publish: [[HOST_IP:]HOST_PORT:]SANDBOX_PORT[/tcp] (host port 0 or none: any free)");
+  ports->add_option(
+      "--publish", po.publish,
+      "Publish: [[HOST_IP:]HOST_PORT:]SANDBOX_PORT[/tcp] (host port 0 or none: any free)");
   ports->add_option("--unpublish", po.unpublish,
                     "Unpublish: HOST_PORT or [HOST_IP:]HOST_PORT:SANDBOX_PORT");
   ports->add_flag("--json", po.json, "Print the ports as JSON (after any change)");
@@ -197,7 +206,8 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   cp->footer(
       "Exactly one side is SANDBOX:PATH. An existing directory receives the copy;\n"
       "any other destination becomes its new name. Modes and symlinks are kept.\n"
-      "Examples:\n  sbx cp ./src shell-myproject:/tmp/src\n  sbx cp shell-myproject:/var/log/app.log .");
+      "Examples:\n  sbx cp ./src shell-myproject:/tmp/src\n  sbx cp "
+      "shell-myproject:/var/log/app.log .");
   cp->callback([&] { action = [&] { return cmds.cp(cp_src, cp_dst); }; });
 
   bool reset_force = false, reset_keep_secrets = false;
@@ -210,8 +220,8 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   add_secret_commands(app, cmds, action);
 
   bool prune_dry = false, prune_force = false, prune_json = false;
-  auto* prune = app.add_subcommand(
-      "prune", "Remove stopped sandboxes and cached images no sandbox uses");
+  auto* prune =
+      app.add_subcommand("prune", "Remove stopped sandboxes and cached images no sandbox uses");
   prune->add_flag("--dry-run", prune_dry, "Only show what would be removed");
   prune->add_flag("-f,--force", prune_force, "Do not ask for confirmation");
   prune->add_flag("--json", prune_json, "Print the result as JSON");
@@ -256,29 +266,34 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   auto pa = std::make_shared<PolicyArgs>();
   auto* policy = app.add_subcommand("policy", "Network egress rules: what sandboxes may reach");
   policy->require_subcommand(1);
-  policy->footer("Examples:\n  sbx policy allow network \"api.example.com,*.example.org\"\n"
-                 "  sbx policy check network github.com:22\n  sbx policy log --blocked");
+  policy->footer(
+      "Examples:\n  sbx policy allow network \"api.example.com,*.example.org\"\n"
+      "  sbx policy check network github.com:22\n  sbx policy log --blocked");
   auto kind_arg = [&](CLI::App* sub) {
-    sub->add_option("kind", pa->kind, "Rule kind (network)")->required()->check(CLI::IsMember({"network"}));
+    sub->add_option("kind", pa->kind, "Rule kind (network)")
+        ->required()
+        ->check(CLI::IsMember({"network"}));
   };
   auto* pls = policy->add_subcommand("ls", "List the rules and the default policy");
   pls->add_flag("--json", pa->json, "Print JSON (includes the default policy's built-in rules)");
   pls->footer("Example:\n  sbx policy ls");
   pls->callback([&, pa] { action = [&, pa] { return cmds.policy_ls(pa->json); }; });
   for (const char* verb : {"allow", "deny"}) {
-    auto* sub = policy->add_subcommand(
-        verb, std::string(verb == std::string("allow") ? "Allow" : "Deny") +
-                  " domains (a.com, *.a.com), host:port or CIDR ranges");
+    auto* sub =
+        policy->add_subcommand(verb, std::string(verb == std::string("allow") ? "Allow" : "Deny") +
+                                         " domains (a.com, *.a.com), host:port or CIDR ranges");
     kind_arg(sub);
     sub->add_option("resources", pa->resources, "Comma-separated: a.com,*.b.org,host:22,10.0.0.0/8")
         ->required();
     sub->add_option("--sandbox", pa->sandbox, "Only for this sandbox");
     sub->add_flag("-g,--global", pa->global, "For every sandbox (the default)");
-    sub->footer(std::string("Example:\n  sbx policy ") + verb + " network \"registry.example.com,*.example.org\"");
+    sub->footer(std::string("Example:\n  sbx policy ") + verb +
+                " network \"registry.example.com,*.example.org\"");
     std::string v = verb;
     sub->callback([&, pa, v] {
       action = [&, pa, v] {
-        if (pa->global && !pa->sandbox.empty()) throw Failure{"--sandbox and -g cannot be used together"};
+        if (pa->global && !pa->sandbox.empty())
+          throw Failure{"--sandbox and -g cannot be used together"};
         return cmds.policy_rule(v, pa->sandbox, pa->resources);
       };
     });
@@ -288,38 +303,51 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   prm->add_option("--id", pa->id, "Rule id (see 'sbx policy ls')");
   prm->add_option("--resource", pa->resource, "The rule's resource text");
   prm->add_option("--sandbox", pa->sandbox, "With --resource: the sandbox's rule");
-  prm->footer("Examples:\n  sbx policy rm network --id 3\n  sbx policy rm network --resource example.com");
+  prm->footer(
+      "Examples:\n  sbx policy rm network --id 3\n  sbx policy rm network --resource example.com");
   prm->callback([&, pa] {
     action = [&, pa] {
-      if ((pa->id > 0) == !pa->resource.empty()) throw Failure{"give exactly one of --id and --resource"};
+      if ((pa->id > 0) == !pa->resource.empty())
+        throw Failure{"give exactly one of --id and --resource"};
       return cmds.policy_rm(pa->id, pa->resource, pa->sandbox);
     };
   });
-  auto* pcheck = policy->add_subcommand("check", "Say whether a connection would be allowed, and by which rule");
+  auto* pcheck = policy->add_subcommand(
+      "check", "Say whether a connection would be allowed, and by which rule");
   kind_arg(pcheck);
-  pcheck->add_option("target", pa->target, "host, host:port, IP or [IPv6]:port (port 443 when omitted)")
+  pcheck
+      ->add_option("target", pa->target,
+                   "host, host:port, IP or [IPv6]:port (port 443 when omitted)")
       ->required();
   pcheck->add_option("--sandbox", pa->sandbox, "Decide as for this sandbox");
   pcheck->add_flag("--json", pa->json, "Print JSON");
-  pcheck->footer("Example:\n  sbx policy check network registry.npmjs.org\n(exit status 0: allowed, 1: denied)");
-  pcheck->callback([&, pa] { action = [&, pa] { return cmds.policy_check(pa->sandbox, pa->target, pa->json); }; });
-  auto* pinit = policy->add_subcommand("init", "Set the default policy: allow-all, balanced or deny-all");
+  pcheck->footer(
+      "Example:\n  sbx policy check network registry.npmjs.org\n(exit status 0: allowed, 1: "
+      "denied)");
+  pcheck->callback([&, pa] {
+    action = [&, pa] { return cmds.policy_check(pa->sandbox, pa->target, pa->json); };
+  });
+  auto* pinit =
+      policy->add_subcommand("init", "Set the default policy: allow-all, balanced or deny-all");
   pinit->add_option("preset", pa->preset, "allow-all | balanced | deny-all")
       ->required()
       ->check(CLI::IsMember({"allow-all", "balanced", "deny-all"}));
   pinit->footer("Example:\n  sbx policy init deny-all");
   pinit->callback([&, pa] { action = [&, pa] { return cmds.policy_init(pa->preset); }; });
-  auto* preset_cmd = policy->add_subcommand("reset", "Remove every rule and restore the balanced default");
+  auto* preset_cmd =
+      policy->add_subcommand("reset", "Remove every rule and restore the balanced default");
   preset_cmd->add_flag("-f,--force", pa->force, "Do not ask for confirmation");
   preset_cmd->footer("Example:\n  sbx policy reset -f");
   preset_cmd->callback([&, pa] { action = [&, pa] { return cmds.policy_reset(pa->force); }; });
-  auto* plog = policy->add_subcommand("log", "Show recent network connections and DNS lookups, and their verdicts");
+  auto* plog = policy->add_subcommand(
+      "log", "Show recent network connections and DNS lookups, and their verdicts");
   plog->add_option("SANDBOX", pa->sandbox, "Only this sandbox's activity (default: all)");
   plog->add_flag("--json", pa->json, "Print the entries as a JSON array");
   plog->add_option("--limit", pa->limit, "How many entries, newest first (1-10000; default 100)");
   plog->add_flag("--blocked", pa->blocked, "Only what was denied");
-  plog->add_flag("-f,--follow", pa->follow,
-                 "Keep printing new entries as they happen (with --json: one JSON object per line)");
+  plog->add_flag(
+      "-f,--follow", pa->follow,
+      "Keep printing new entries as they happen (with --json: one JSON object per line)");
   plog->footer(
       "Examples:\n  sbx policy log\n  sbx policy log shell-myproject --blocked --limit 20\n"
       "  sbx policy log -f shell-myproject\n"
@@ -343,10 +371,12 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   auto* dstart = daemon->add_subcommand("start", "Start sandboxd if it is not running");
   dstart->footer("Example:\n  sbx daemon start");
   dstart->callback([&] { action = [&] { return cmds.daemon_start(); }; });
-  auto* dstop = daemon->add_subcommand("stop", "Stop sandboxd (sandboxes keep running; the next sbx call adopts them)");
+  auto* dstop = daemon->add_subcommand(
+      "stop", "Stop sandboxd (sandboxes keep running; the next sbx call adopts them)");
   dstop->footer("Example:\n  sbx daemon stop");
   dstop->callback([&] { action = [&] { return cmds.daemon_stop(); }; });
-  auto* dstatus = daemon->add_subcommand("status", "Tell whether sandboxd is running (exit 1 if not)");
+  auto* dstatus =
+      daemon->add_subcommand("status", "Tell whether sandboxd is running (exit 1 if not)");
   dstatus->add_flag("--json", status_json, "Print the status as JSON");
   dstatus->footer("Example:\n  sbx daemon status");
   dstatus->callback([&] { action = [&] { return cmds.daemon_status(status_json); }; });
