@@ -1,7 +1,5 @@
 #include "harness/harness.h"
 
-#include "support/loopback_server.h"
-
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -19,6 +17,7 @@
 #include "base/child_process.h"
 #include "base/fd.h"
 #include "base/strings.h"
+#include "support/loopback_server.h"
 
 namespace sbx::testing {
 
@@ -133,7 +132,6 @@ std::string SbxEnv::make_workspace(const std::string& name) {
   (void)make_dirs(p);
   return p;
 }
-
 
 Result<std::string> http_get(uint16_t port, const std::string& path,
                              std::chrono::milliseconds timeout) {

@@ -12,7 +12,7 @@ SuiteSandbox::SuiteSandbox(SandboxOptions options) : options_(std::move(options)
   workspace_ = env_->make_workspace(options_.workspace);
   std::vector<std::string> args = {"create", "--name", options_.name};
   args.insert(args.end(), options_.create_flags.begin(), options_.create_flags.end());
-  args.push_back("shell");
+  args.push_back(options_.agent);
   args.push_back(workspace_);
   create_ = sbx(args);
   if (create_.code != 0) fprintf(stderr, "create failed:\n%s\n", create_.all().c_str());

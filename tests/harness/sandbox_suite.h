@@ -18,6 +18,7 @@ namespace sbx::testing {
 struct SandboxOptions {
   std::string name;              ///< the sandbox's name
   std::string workspace = "ws";  ///< directory name under the env's root
+  std::string agent = "shell";   ///< the agent (kit) the sandbox runs
   std::vector<std::string> create_flags = {"--memory", "1g"};  ///< before the agent
   /// Environment set before the env and its daemon start (e.g. SBX_WORKSPACE_FS).
   std::vector<std::pair<std::string, std::string>> env;
