@@ -8,4 +8,7 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/build.sh
 cd build
+# With no arguments: everything but the agent layers CI has no time for
+# (label agent-slow; run them with ./scripts/test.sh -L agent-slow).
+if [ $# -eq 0 ]; then set -- -LE agent-slow; fi
 ctest --output-on-failure -j"$(nproc)" --timeout 3000 "$@"
