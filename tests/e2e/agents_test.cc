@@ -158,10 +158,19 @@ TEST_F(ClaudeAgent, NodeTrustsTheSbxCaAndNodeAndNpmTrustTheHostsCa) {
   ASSERT_EQ(sbx({"policy", "allow", "network", kRegistry}).code, 0);
   // The host's CA (the fake's, given to sandboxd as SSL_CERT_FILE) signs
   // the relayed registry; sbx's own CA signs the intercepted API host.
+  // Node's https module ignores HTTPS_PROXY, so the script opens the
+  // CONNECT tunnel itself, as Claude Code's fetch does, and runs TLS over
+  // it with Node's default trust (system store + NODE_EXTRA_CA_CERTS).
   const std::string get =
-      "node -e \"require('https').get(process.argv[1], r => { let d = ''; "
-      "r.on('data', c => d += c); r.on('end', () => console.log('status', r.statusCode)); })"
-      ".on('error', e => { console.error('node:', e.message); process.exit(1); })\" ";
+      "node -e \"const u = new URL(process.argv[1]), p = new URL(process.env.HTTPS_PROXY); "
+      "const fail = e => { console.error('node:', e.message); process.exit(1); }; "
+      "require('http').request({host: p.hostname, port: p.port, method: 'CONNECT', "
+      "path: u.hostname + ':443'}).on('connect', (res, sock) => { "
+      "if (res.statusCode !== 200) fail(new Error('CONNECT ' + res.statusCode)); "
+      "require('https').get({host: u.hostname, path: u.pathname, agent: false, "
+      "createConnection: () => require('tls').connect({socket: sock, servername: u.hostname})}, "
+      "r => { r.resume(); r.on('end', () => console.log('status', r.statusCode)); })"
+      ".on('error', fail); }).on('error', fail).end();\" ";
   for (std::string url : {std::string("https://") + kRegistry + "/ping",
                           std::string("https://api.anthropic.com/v1/models")}) {
     auto n = sbx({"exec", "claude-t", "--", "sh", "-c", get + url});
