@@ -176,6 +176,20 @@ std::string format_network_log(const std::vector<NetworkLogRow>& rows, bool colo
   return coloured;
 }
 
+std::string format_host_summary(const std::vector<proto::HostSummary>& hosts, bool utc) {
+  std::vector<std::vector<std::string>> table{
+      {"HOST", "VERDICT", "COUNT", "ALLOWED", "BLOCKED", "LAST SEEN", "SANDBOX"}};
+  for (auto& h : hosts) {
+    std::string host = h.host;
+    for (auto& c : host)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    table.push_back({host, proto::verdict_of(h), std::to_string(h.count),
+                     std::to_string(h.allowed), std::to_string(h.blocked),
+                     log_time(h.last_seen_ms, utc), h.last_sandbox});
+  }
+  return format_table(table);
+}
+
 std::string format_error(const std::string& message) { return "Error: " + message + "\n"; }
 
 }  // namespace sbx::cli

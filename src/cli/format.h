@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "proto/api.h"
+#include "proto/network_summary.h"
 
 namespace sbx::cli {
 
@@ -48,6 +49,9 @@ struct NetworkLogRow {
 /// rows have none ("-"). The verdict is coloured only when `colour`.
 std::string format_network_log(const std::vector<NetworkLogRow>& rows, bool colour,
                                bool utc = false);
+/// The `sbx policy log --summary` table: one row per host, most recently
+/// seen first (proto::summarize_by_host).
+std::string format_host_summary(const std::vector<proto::HostSummary>& hosts, bool utc = false);
 /// Wraps `text` in the SGR colour `sgr` (e.g. "32" green) when `colour`.
 std::string paint(const std::string& text, const char* sgr, bool colour);
 /// "Error: <message>\n"

@@ -127,6 +127,32 @@ int Commands::policy_log(const std::string& sandbox, bool json, int limit, bool 
   return 0;
 }
 
+int Commands::policy_log_summary(const std::string& sandbox, bool json, int limit,
+                                 bool blocked) {
+  if (limit < 1 || limit > 10000)
+    throw Failure{"invalid --limit " + std::to_string(limit) + ": use 1 to 10000"};
+  auto hosts = proto::summarize_by_host(answer(daemon().network_log({sandbox, limit, blocked})));
+  if (json) {
+    auto arr = nlohmann::json::array();
+    for (auto& h : hosts)
+      arr.push_back({{"host", h.host},
+                     {"verdict", proto::verdict_of(h)},
+                     {"count", h.count},
+                     {"allowed", h.allowed},
+                     {"blocked", h.blocked},
+                     {"last_seen_ms", h.last_seen_ms},
+                     {"last_sandbox", h.last_sandbox},
+                     {"bytes", h.bytes}});
+    con_.out << proto::dump_json(arr, 2) << "\n";
+    return 0;
+  }
+  con_.out << format_host_summary(hosts);
+  if (hosts.empty())
+    con_.out << (blocked ? "Nothing was blocked" : "No network activity") << " yet"
+             << (sandbox.empty() ? "" : " in sandbox '" + sandbox + "'") << "\n";
+  return 0;
+}
+
 void Commands::follow_log(const std::string& sandbox, bool json, bool blocked) {
   con_.out.flush();
   auto r = daemon().follow_network_log(sandbox, [&](const proto::NetworkLogEntry& e) {
