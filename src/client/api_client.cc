@@ -374,10 +374,12 @@ Result<std::vector<proto::NetworkLogEntry>> ApiClient::network_log(const Network
 
 Result<void> ApiClient::follow_network_log(
     const std::string& sandbox,
-    const std::function<bool(const proto::NetworkLogEntry&)>& on_entry) {
+    const std::function<bool(const proto::NetworkLogEntry&)>& on_entry,
+    const std::function<bool()>& on_idle) {
   std::string target = "/v1/policy/log/stream";
   if (!sandbox.empty()) target += "?sandbox=" + percent_encode(sandbox);
   return stream_lines(target, [&](std::string_view line) {
+    if (line.empty()) return on_idle ? on_idle() : true;
     auto e = proto::parse_network_log_entry(line);
     // Not ours to judge (a newer daemon's event kind?): skip it.
     if (!e) return true;

@@ -100,10 +100,13 @@ class ApiClient {
   /// GET /v1/policy/log: newest first.
   Result<std::vector<proto::NetworkLogEntry>> network_log(const NetworkLogQuery& q);
   /// GET /v1/policy/log/stream: calls `on_entry` for each new entry until it
-  /// returns false or the daemon ends the stream.
+  /// returns false or the daemon ends the stream. `on_idle`, when set, is
+  /// called on each heartbeat (a second without events); returning false
+  /// stops following too.
   Result<void> follow_network_log(
       const std::string& sandbox,
-      const std::function<bool(const proto::NetworkLogEntry&)>& on_entry);
+      const std::function<bool(const proto::NetworkLogEntry&)>& on_entry,
+      const std::function<bool()>& on_idle = {});
   /// POST /v1/shutdown
   Result<void> shutdown();
   /// POST /v1/sandboxes/NAME/exec with an upgrade to sbx-exec/1. On success

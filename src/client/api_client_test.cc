@@ -1,6 +1,7 @@
 #include "client/api_client.h"
 
 #include <gtest/gtest.h>
+#include <cstdio>
 #include <unistd.h>
 
 #include "base/files.h"
@@ -161,6 +162,36 @@ TEST_F(ApiClientTest, StreamsLinesAcrossChunksUntilTheCallerStops) {
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, 404);
   EXPECT_NE(bad.error().message.find("no such route"), std::string::npos) << bad.error().message;
+}
+
+TEST_F(ApiClientTest, FollowingTheLogStopsOnAHeartbeatWhenTheCallerAsks) {
+  serve([](const FakeRequest&, int fd) {
+    // An entry, then heartbeats (empty lines) and never an end: only the
+    // caller's on_idle can stop the client.
+    std::string entry = R"({"id":7,"time_ms":1,"sandbox":"a","host":"x.test","verdict":"allow"})"
+                        "\n";
+    char len[16];
+    std::snprintf(len, sizeof len, "%zx", entry.size());
+    std::string s =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n" +
+        std::string(len) + "\r\n" + entry + "\r\n";
+    for (int i = 0; i < 3; ++i) s += "1\r\n\n\r\n";
+    (void)!::write(fd, s.data(), s.size());
+    // Hold the stream open until the client hangs up.
+    char b;
+    while (::read(fd, &b, 1) > 0) {
+    }
+  });
+  ApiClient c(socket);
+  std::vector<std::string> hosts;
+  int idles = 0;
+  auto r = c.follow_network_log(
+      "", [&](const proto::NetworkLogEntry& e) { hosts.push_back(e.host); return true; },
+      [&] { return ++idles < 2; });
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(hosts, std::vector<std::string>{"x.test"});
+  EXPECT_EQ(idles, 2);
 }
 
 TEST_F(ApiClientTest, PolicyCallsSendAndDecodeTypedMessages) {

@@ -154,14 +154,25 @@ Result<void> PolicyRoutes::log_stream(const ApiRequest& req, ApiConnection& conn
     sub->close();
     return ok();
   }
+  auto last_write = std::chrono::steady_clock::now();
   while (!(conn.stopping && *conn.stopping)) {
     auto e = sub->next(std::chrono::milliseconds(500));
     // The client sends nothing after its request: readable means gone.
     pollfd p{conn.fd, POLLIN | POLLRDHUP, 0};
     if (::poll(&p, 1, 0) > 0) break;
-    if (!e) continue;
+    auto now = std::chrono::steady_clock::now();
+    if (!e) {
+      // A heartbeat: lets a follower that wants to stop (the dashboard
+      // quitting) regain control without waiting for traffic.
+      if (now - last_write >= std::chrono::seconds(1)) {
+        if (!write_all(conn.fd, chunk("\n"))) break;
+        last_write = now;
+      }
+      continue;
+    }
     if (!sandbox.empty() && e->sandbox != sandbox) continue;
     if (!write_all(conn.fd, chunk(proto::to_json(to_proto(*e)) + "\n"))) break;
+    last_write = now;
   }
   sub->close();
   (void)write_all(conn.fd, "0\r\n\r\n");

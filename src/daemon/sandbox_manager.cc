@@ -96,6 +96,11 @@ proto::SandboxInfo SandboxManager::to_info(const SandboxRecord& rec) const {
   s.created_at = rec.created_at;
   s.error = rec.last_error;
   s.deny_network = rec.deny_network;
+  if (rec.status == SandboxStatus::kRunning && rec.qemu_pid > 0) {
+    auto use = sampler_.sample(rec.qemu_pid);
+    s.cpu_percent = use.cpu_percent;
+    s.rss_bytes = use.rss_bytes;
+  }
   if (auto p = store_->ports(rec.name); p) s.ports = std::move(*p);
   if (decorate_) decorate_(s);
   return s;

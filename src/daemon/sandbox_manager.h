@@ -18,6 +18,7 @@
 #include "daemon/daemon_config.h"
 #include "daemon/launcher.h"
 #include "daemon/port_table.h"
+#include "daemon/resource_sampler.h"
 #include "daemon/store.h"
 #include "proto/api.h"
 #include "proto/messages.h"
@@ -160,6 +161,9 @@ class SandboxManager {
   LinkUpFn on_link_up_;
   std::function<void(const std::string&)> on_link_down_;
   std::mutex create_mu_;  // creation reserves names and directories
+  // Samples the QEMU process behind each running sandbox's info; has its
+  // own lock, so to_info() stays const for the callers.
+  mutable ResourceSampler sampler_;
 };
 
 }  // namespace sbx::daemon

@@ -35,6 +35,8 @@ json info_json(const SandboxInfo& s) {
           {"deny_network", s.deny_network},
           {"entry", s.entry},
           {"entry_env", s.entry_env},
+          {"cpu_percent", s.cpu_percent},
+          {"rss_bytes", s.rss_bytes},
           {"error", s.error}};
 }
 
@@ -57,7 +59,9 @@ Result<SandboxInfo> info_from(const json& j) {
                  json_field(j, "disk_bytes", s.disk_bytes), json_field(j, "template", s.template_id),
                  json_field(j, "created_at", s.created_at), json_field(j, "error", s.error),
                  json_field(j, "deny_network", s.deny_network), json_field(j, "entry", s.entry),
-                 json_field(j, "entry_env", s.entry_env)})
+                 json_field(j, "entry_env", s.entry_env),
+                 json_field(j, "cpu_percent", s.cpu_percent),
+                 json_field(j, "rss_bytes", s.rss_bytes)})
     if (!r) return r.error().wrap("sandbox");
   auto it = j.find("ports");
   if (it != j.end() && it->is_array()) {

@@ -43,7 +43,9 @@
 //          -> 200, chunked application/x-ndjson: one NetworkLogEntry per line as
 //          decisions are made and connections end (a finished connection
 //          comes again with its byte counts), until the client goes away
-//          or the daemon stops. A slow reader loses the oldest events.
+//          or the daemon stops. A slow reader loses the oldest events. An
+//          empty line is sent after each second without events, so a client
+//          can stop following without waiting for traffic.
 //   POST   /v1/shutdown                    -> 200, then sandboxd exits
 #pragma once
 
@@ -96,6 +98,10 @@ struct SandboxInfo {
   /// runs with; empty for `shell` (a login bash).
   std::vector<std::string> entry;
   std::vector<std::string> entry_env;  ///< "K=V"
+  /// The VM's host CPU use since the previous sample, in percent of one
+  /// core (QEMU's utime+stime; -1: not running or no sample yet).
+  double cpu_percent = -1;
+  uint64_t rss_bytes = 0;  ///< QEMU's resident memory; 0 when not running
 };
 std::string to_json(const SandboxInfo& s);
 Result<SandboxInfo> parse_sandbox_info(std::string_view json);
