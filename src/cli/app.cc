@@ -10,6 +10,7 @@
 #include "cli/kit_commands.h"
 #include "cli/secret_commands.h"
 #include "cli/template_commands.h"
+#include "cli/terminal.h"
 #include "cli/template_load_command.h"
 
 namespace sbx::cli {
@@ -259,7 +260,8 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   // keyword is kept for compatibility with Docker's sbx.
   struct PolicyArgs {
     std::string kind = "network", sandbox, resources, target, preset, resource;
-    bool global = false, json = false, force = false, blocked = false, follow = false;
+    bool global = false, json = false, force = false, blocked = false, follow = false,
+         summary = false;
     int64_t id = 0;
     int limit = 100;
   };
@@ -348,17 +350,35 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   plog->add_flag(
       "-f,--follow", pa->follow,
       "Keep printing new entries as they happen (with --json: one JSON object per line)");
+  plog->add_flag("--summary", pa->summary,
+                 "Group by host: count, allowed/blocked, last seen (over the last --limit "
+                 "entries; default 10000 here)")
+      ->excludes("--follow");
   plog->footer(
       "Examples:\n  sbx policy log\n  sbx policy log shell-myproject --blocked --limit 20\n"
+      "  sbx policy log --summary\n"
       "  sbx policy log -f shell-myproject\n"
       "  sbx policy log --json | jq '.[] | select(.verdict == \"deny\") | .host'");
   plog->callback([&, pa] {
     action = [&, pa] {
+      if (pa->summary) {
+        bool limit_given = plog->count("--limit") > 0;
+        return cmds.policy_log_summary(pa->sandbox, pa->json, limit_given ? pa->limit : 10000,
+                                       pa->blocked);
+      }
       return cmds.policy_log(pa->sandbox, pa->json, pa->limit, pa->blocked, pa->follow);
     };
   });
 
   add_kit_commands(app, con, action);
+
+  auto* tui = app.add_subcommand(
+      "tui", "Open the dashboard: sandboxes and live network activity (also: sbx alone)");
+  tui->footer(
+      "Keys: enter attach, c create, s stop, r restart, d delete, p publish, / filter,\n"
+      "tab switch pane, a/b allow/block a host, v network view, ? help, q quit.\n"
+      "Example:\n  sbx tui");
+  tui->callback([&] { action = [&] { return cmds.tui(); }; });
 
   auto* version = app.add_subcommand("version", "Show the client and daemon versions");
   version->footer("Example:\n  sbx version");
@@ -399,9 +419,14 @@ int run_cli(int argc, const char* const* argv, Console& con) {
     return kExitFailure;
   }
   if (!action) {
-    // The dashboard (TUI) is not there yet: show what there is instead.
-    con.out << app.help();
-    return 0;
+    // `sbx` alone: the dashboard on a terminal, the help anywhere else
+    // (scripts, pipes) where a full-screen program would be in the way.
+    if (args.empty() && is_terminal(con.io.in) && is_terminal(con.io.out)) {
+      action = [&] { return cmds.tui(); };
+    } else {
+      con.out << app.help();
+      return 0;
+    }
   }
   int rc = cmds.guarded(action);
   con.out.flush();

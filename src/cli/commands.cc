@@ -81,9 +81,8 @@ bool Commands::confirmed(const std::string& question, bool force, const std::str
   return confirm(con_.io.in, con_.err, question + " [y/N] ");
 }
 
-proto::SandboxInfo Commands::create_sandbox(const std::string& agent, const std::string& path,
-                                            const NewSandboxOpts& o, bool allow_existing,
-                                            bool* existed) {
+proto::CreateRequest Commands::create_request(const std::string& agent, const std::string& path,
+                                              const NewSandboxOpts& o) {
   // Everything that can be checked here is, before the daemon is involved.
   proto::CreateRequest req;
   std::string ws_path = path;
@@ -139,12 +138,18 @@ proto::SandboxInfo Commands::create_sandbox(const std::string& agent, const std:
   if (!o.name.empty())
     if (auto r = proto::validate_sandbox_name(o.name); !r) throw Failure{r.error().message};
   req.name = o.name;
+  return req;
+}
 
+proto::SandboxInfo Commands::create_sandbox(const std::string& agent, const std::string& path,
+                                            const NewSandboxOpts& o, bool allow_existing,
+                                            bool* existed) {
+  proto::CreateRequest req = create_request(agent, path, o);
   auto& c = daemon();
   if (allow_existing) {
     // `sbx run shell .` twice reattaches to the same sandbox, as Docker's does.
-    std::string n = o.name.empty() ? proto::default_sandbox_name(req.agent, *ws) : o.name;
-    if (auto s = c.get(n); s && s->workspace == *ws && s->agent == req.agent) {
+    std::string n = o.name.empty() ? proto::default_sandbox_name(req.agent, req.workspace) : o.name;
+    if (auto s = c.get(n); s && s->workspace == req.workspace && s->agent == req.agent) {
       if (existed) *existed = true;
       return *s;
     }

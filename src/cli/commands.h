@@ -130,6 +130,10 @@ class Commands {
   /// `json`) until interrupted or the daemon stops.
   int policy_log(const std::string& sandbox, bool json, int limit, bool blocked,
                  bool follow = false);
+  /// sbx policy log --summary: the last `limit` entries grouped by host.
+  int policy_log_summary(const std::string& sandbox, bool json, int limit, bool blocked);
+  /// sbx tui, and sbx with no arguments on a terminal: the dashboard.
+  int tui();
 
   /// sbx secret ...: values are read from -t, a hidden prompt or stdin.
   int secret_set(const SecretSetOpts& o);
@@ -161,6 +165,10 @@ class Commands {
   /// without a terminal and without -f it refuses (scripts must say -f).
   bool confirmed(const std::string& question, bool force, const std::string& flag_hint);
 
+  /// The request for a new sandbox, checked as far as the CLI can (kit,
+  /// agent, sizes, ports, workspace, name); throws Failure.
+  proto::CreateRequest create_request(const std::string& agent, const std::string& path,
+                                      const NewSandboxOpts& o);
   proto::SandboxInfo create_sandbox(const std::string& agent, const std::string& path,
                                     const NewSandboxOpts& o, bool allow_existing,
                                     bool* existed);
