@@ -106,6 +106,14 @@ TEST_F(CatalogTest, LoadedImagesAreEntriesLegacyOnesIncludedAndNeverPruned) {
   ASSERT_TRUE(make_dirs(d).ok());
   ASSERT_TRUE(write_file_atomic(d + "/rootfs.ext4", "r").ok());
   ASSERT_TRUE(write_file_atomic(d + "/" + kMetaFile, to_meta_text(m)).ok());
+  // An older load of the same tag (e.g. from before a rename): not the
+  // newest of its tag, still the user's data.
+  m.id = "6666666666666666";
+  m.created = "2025-01-01T00:00:00Z";
+  std::string older = tdir_ + "/image-6666666666666666";
+  ASSERT_TRUE(make_dirs(older).ok());
+  ASSERT_TRUE(write_file_atomic(older + "/rootfs.ext4", "r").ok());
+  ASSERT_TRUE(write_file_atomic(older + "/" + kMetaFile, to_meta_text(m)).ok());
   // One from before the catalog: template.json and a marker.
   std::string old = tdir_ + "/image-8888888888888888";
   ASSERT_TRUE(make_dirs(old).ok());
@@ -120,6 +128,7 @@ TEST_F(CatalogTest, LoadedImagesAreEntriesLegacyOnesIncludedAndNeverPruned) {
   ASSERT_TRUE(app.ok()) << app.error().message;
   EXPECT_EQ(app->meta.origin, TemplateOrigin::kLoaded);
   EXPECT_EQ(app->meta.user, "tester");
+  EXPECT_EQ(app->meta.id, "7777777777777777");  // the newest
   auto legacy = find_template(all, "old:1");
   ASSERT_TRUE(legacy.ok()) << legacy.error().message;
   EXPECT_EQ(legacy->meta.origin, TemplateOrigin::kLoaded);
