@@ -17,13 +17,19 @@ namespace sbx::cli {
 
 namespace {
 
+// A repeatable option takes one value per use (-e A=1 -e B=2). CLI11 lets a
+// vector option take every following word that is not a flag, so
+// `sbx exec -e K=V SANDBOX CMD` handed SANDBOX and CMD to -e.
+CLI::Option* one_value_each(CLI::Option* o) { return o->allow_extra_args(false); }
+
 // Flags every command that makes a sandbox takes (create, run).
 void add_new_sandbox_flags(CLI::App* cmd, NewSandboxOpts& o) {
   cmd->add_option("--name", o.name, "Sandbox name (default: AGENT-DIRNAME)");
   cmd->add_option("-m,--memory", o.memory, "Memory, e.g. 4g (default: half the host, 512m-32g)");
   cmd->add_option("--cpus", o.cpus, "vCPUs (0: all host cores)");
-  cmd->add_option("-p,--publish", o.publish,
-                  "Publish a sandbox port: [[HOST_IP:]HOST_PORT:]SANDBOX_PORT[/tcp]");
+  one_value_each(
+      cmd->add_option("-p,--publish", o.publish,
+                      "Publish a sandbox port: [[HOST_IP:]HOST_PORT:]SANDBOX_PORT[/tcp]"));
   cmd->add_option("--docker-size", o.docker_size,
                   "Size of the private Docker volume, e.g. 20g (default: 10g)");
   cmd->add_flag("--deny-network", o.deny_network,
@@ -124,8 +130,10 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   exec->add_flag("-i,--interactive", eo.interactive, "Keep stdin open and forward it");
   exec->add_flag("-t,--tty", eo.tty, "Allocate a pseudo-terminal");
   exec->add_flag("-d,--detach", eo.detach, "Run the command in the background");
-  exec->add_option("-e,--env", eo.env, "Set an environment variable (K=V, or K to copy ours)");
-  exec->add_option("--env-file", eo.env_files, "Read environment variables from a file");
+  one_value_each(
+      exec->add_option("-e,--env", eo.env, "Set an environment variable (K=V, or K to copy ours)"));
+  one_value_each(
+      exec->add_option("--env-file", eo.env_files, "Read environment variables from a file"));
   exec->add_option("-w,--workdir", eo.workdir, "Working directory inside the sandbox (absolute)");
   exec->add_option("-u,--user", eo.user, "User to run as (default: the sandbox's user)");
   exec->add_option("SANDBOX", eo.sandbox, "Sandbox name")->required();
@@ -143,8 +151,10 @@ int run_cli(int argc, const char* const* argv, Console& con) {
   auto* run = app.add_subcommand(
       "run", "Attach to a sandbox's agent on a terminal, creating and starting it if needed");
   add_new_sandbox_flags(run, ro.sandbox);
-  run->add_option("-e,--env", ro.env, "Set an environment variable for the session");
-  run->add_option("--env-file", ro.env_files, "Read environment variables from a file");
+  one_value_each(
+      run->add_option("-e,--env", ro.env, "Set an environment variable for the session"));
+  one_value_each(
+      run->add_option("--env-file", ro.env_files, "Read environment variables from a file"));
   run->add_flag("-d,--detach", ro.detach, "Create and start, but do not attach");
   run->add_flag("--rm", ro.remove, "Remove the sandbox when the session ends");
   // Not required by CLI11: with --kit the kit names the agent.
@@ -180,11 +190,11 @@ int run_cli(int argc, const char* const* argv, Console& con) {
 
   PortsOpts po;
   auto* ports = app.add_subcommand("ports", "List, publish or unpublish a sandbox's ports");
-  ports->add_option(
+  one_value_each(ports->add_option(
       "--publish", po.publish,
-      "Publish: [[HOST_IP:]HOST_PORT:]SANDBOX_PORT[/tcp] (host port 0 or none: any free)");
-  ports->add_option("--unpublish", po.unpublish,
-                    "Unpublish: HOST_PORT or [HOST_IP:]HOST_PORT:SANDBOX_PORT");
+      "Publish: [[HOST_IP:]HOST_PORT:]SANDBOX_PORT[/tcp] (host port 0 or none: any free)"));
+  one_value_each(ports->add_option("--unpublish", po.unpublish,
+                                   "Unpublish: HOST_PORT or [HOST_IP:]HOST_PORT:SANDBOX_PORT"));
   ports->add_flag("--json", po.json, "Print the ports as JSON (after any change)");
   ports->add_option("SANDBOX", po.sandbox, "Sandbox name")->required();
   ports->footer(

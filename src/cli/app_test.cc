@@ -10,13 +10,14 @@
 #include "base/strings.h"
 #include "client/fake_daemon.h"
 #include "proto/messages.h"
+#include "proto/template_api.h"
 
 namespace sbx::cli {
 namespace {
 
-using proto::FrameType;
 using client::testing::FakeDaemon;
 using client::testing::FakeRequest;
+using proto::FrameType;
 
 const char* kList =
     R"({"sandboxes":[{"name":"shell-a","agent":"shell","status":"running","workspace":"/w/a",)"
@@ -26,14 +27,15 @@ const char* kList =
 // A scripted daemon: knows sandboxes shell-a (running) and b (stopped).
 void scripted(const FakeRequest& r, int fd) {
   auto& t = r.target;
-  if (t == "/v1/version") return client::testing::respond(fd, 200, R"({"version":"0.1.0","api":1})");
+  if (t == "/v1/version")
+    return client::testing::respond(fd, 200, R"({"version":"0.1.0","api":1})");
   if (t == "/v1/sandboxes" && r.method == "GET") return client::testing::respond(fd, 200, kList);
   if (t == "/v1/sandboxes?progress=1" && r.method == "POST") {
     // The create progress stream: one stage line, then the sandbox.
     auto req = proto::parse_create_request(r.body);
     proto::SandboxInfo s;
-    s.name = req->name.empty() ? proto::default_sandbox_name(req->agent, req->workspace)
-                               : req->name;
+    s.name =
+        req->name.empty() ? proto::default_sandbox_name(req->agent, req->workspace) : req->name;
     s.agent = req->agent;
     s.status = "running";
     s.workspace = req->workspace;
@@ -43,28 +45,49 @@ void scripted(const FakeRequest& r, int fd) {
     std::string body = proto::to_json(stage) + "\n" + proto::to_json(last) + "\n";
     char size[32];
     snprintf(size, sizeof size, "%zx\r\n", body.size());
-    (void)write_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
-                        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
-                            std::string(size) + body + "\r\n0\r\n\r\n");
+    (void)write_all(fd,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+                    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+                        std::string(size) + body + "\r\n0\r\n\r\n");
+    return;
+  }
+  if (t == "/v1/templates/save?progress=1" && r.method == "POST") {
+    auto req = proto::parse_save_template_request(r.body);
+    proto::ProgressEvent last;
+    last.tmpl = proto::TemplateInfo{};
+    last.tmpl->tag = req->tag;
+    last.tmpl->parent = "shell";
+    std::string body = proto::to_json(last) + "\n";
+    char size[32];
+    snprintf(size, sizeof size, "%zx\r\n", body.size());
+    (void)write_all(fd,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+                    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+                        std::string(size) + body + "\r\n0\r\n\r\n");
     return;
   }
   if (t == "/v1/sandboxes" && r.method == "POST") {
     auto req = proto::parse_create_request(r.body);
     proto::SandboxInfo s;
-    s.name = req->name.empty() ? proto::default_sandbox_name(req->agent, req->workspace)
-                               : req->name;
+    s.name =
+        req->name.empty() ? proto::default_sandbox_name(req->agent, req->workspace) : req->name;
     s.agent = req->agent;
     s.status = "running";
     s.workspace = req->workspace;
     return client::testing::respond(fd, 201, proto::to_json(s));
   }
   if (t == "/v1/sandboxes/shell-a" && r.method == "GET")
-    return client::testing::respond(fd, 200, R"({"name":"shell-a","agent":"shell","status":"running","workspace":"/w/a"})");
+    return client::testing::respond(
+        fd, 200, R"({"name":"shell-a","agent":"shell","status":"running","workspace":"/w/a"})");
   if (t == "/v1/sandboxes/b" && r.method == "GET")
-    return client::testing::respond(fd, 200, R"({"name":"b","agent":"shell","status":"failed","workspace":"/w/b",)"
-                                     R"("error":"boot timed out\nconsole: tail"})");
+    return client::testing::respond(
+        fd, 200,
+        R"({"name":"b","agent":"shell","status":"failed","workspace":"/w/b",)"
+        R"("error":"boot timed out\nconsole: tail"})");
   if (t == "/v1/sandboxes/shell-a/ports" && r.method == "GET")
-    return client::testing::respond(fd, 200, R"({"ports":[{"host_ip":"127.0.0.1","host_port":49152,"sandbox_port":5000,"proto":"tcp"}]})");
+    return client::testing::respond(
+        fd, 200,
+        R"({"ports":[{"host_ip":"127.0.0.1","host_port":49152,"sandbox_port":5000,"proto":"tcp"}]})");
   if (t == "/v1/sandboxes/shell-a/ports" && r.method == "POST") {
     auto p = proto::parse_port_mapping(r.body);
     if (p->host_port == 0) p->host_port = 49153;
@@ -72,12 +95,17 @@ void scripted(const FakeRequest& r, int fd) {
   }
   if (t == "/v1/sandboxes/shell-a/ports/unpublish") {
     auto p = proto::parse_port_mapping(r.body);
-    if (p->host_port != 49152) return client::testing::respond(fd, 404, R"({"message":"no such mapping"})");
-    return client::testing::respond(fd, 200, R"({"ports":[{"host_ip":"127.0.0.1","host_port":49152,"sandbox_port":5000,"proto":"tcp"}]})");
+    if (p->host_port != 49152)
+      return client::testing::respond(fd, 404, R"({"message":"no such mapping"})");
+    return client::testing::respond(
+        fd, 200,
+        R"({"ports":[{"host_ip":"127.0.0.1","host_port":49152,"sandbox_port":5000,"proto":"tcp"}]})");
   }
   if (starts_with(t, "/v1/policy/log?")) {
     if (t.find("sandbox=ghost") != std::string::npos)
-      return client::testing::respond(fd, 404, R"({"message":"sandbox 'ghost' not found. Run 'sbx ls' to see your sandboxes."})");
+      return client::testing::respond(
+          fd, 404,
+          R"({"message":"sandbox 'ghost' not found. Run 'sbx ls' to see your sandboxes."})");
     return client::testing::respond(
         fd, 200,
         R"([{"id":2,"time_ms":1764615431000,"sandbox":"shell-a","host":"evil.example","port":443,)"
@@ -93,8 +121,10 @@ void scripted(const FakeRequest& r, int fd) {
         fd, 200,
         R"([{"scope":"","service":"anthropic","source":"stored","hosts":["api.anthropic.com"]}])");
   if (t == "/v1/prune" || t == "/v1/prune?dry_run=1")
-    return client::testing::respond(fd, 200, std::string(R"({"sandboxes":["b"],"artifacts":[],"bytes":1048576,"dry_run":)") +
-                                         (t == "/v1/prune" ? "false}" : "true}"));
+    return client::testing::respond(
+        fd, 200,
+        std::string(R"({"sandboxes":["b"],"artifacts":[],"bytes":1048576,"dry_run":)") +
+            (t == "/v1/prune" ? "false}" : "true}"));
   if (t == "/v1/sandboxes/shell-a?force=1" && r.method == "DELETE")
     return client::testing::respond(fd, 204, "");
   if (t == "/v1/sandboxes/shell-a" && r.method == "DELETE")
@@ -102,13 +132,15 @@ void scripted(const FakeRequest& r, int fd) {
   if (t == "/v1/sandboxes/shell-a/exec") {
     auto req = proto::parse_exec_request(r.body);
     if (req->argv[0] == "nope")
-      return client::testing::respond(fd, 404, R"({"message":"nope: command not found","exit_code":127})");
+      return client::testing::respond(fd, 404,
+                                      R"({"message":"nope: command not found","exit_code":127})");
     std::string joined;
     for (auto& a : req->argv) joined += "[" + a + "]";
     proto::ExitInfo e;
     e.exit_code = 7;
-    client::testing::respond_upgrade(fd, client::testing::exec_frame(FrameType::kData, joined) +
-                                     client::testing::exec_frame(FrameType::kExit, proto::to_json(e)));
+    client::testing::respond_upgrade(
+        fd, client::testing::exec_frame(FrameType::kData, joined) +
+                client::testing::exec_frame(FrameType::kExit, proto::to_json(e)));
     return;
   }
   client::testing::respond(fd, 404, R"({"message":"no such sandbox"})");
@@ -193,11 +225,14 @@ TEST_F(AppTest, CreatePrintsTheTranscriptShape) {
   ASSERT_TRUE(make_dirs(dir->path() + "/sbx-test"));
   auto ws = *absolute_path(dir->path() + "/sbx-test");
   ASSERT_EQ(run({"create", "shell", dir->path() + "/sbx-test"}), 0) << err.str();
-  EXPECT_EQ(out.str(), "✓ Created sandbox 'shell-sbx-test'\n"
-                       "  Workspace: " + ws + " (direct mount)\n"
-                       "  Agent: shell\n\n"
-                       "To connect to this sandbox, run:\n"
-                       "  sbx run shell-sbx-test\n");
+  EXPECT_EQ(out.str(),
+            "✓ Created sandbox 'shell-sbx-test'\n"
+            "  Workspace: " +
+                ws +
+                " (direct mount)\n"
+                "  Agent: shell\n\n"
+                "To connect to this sandbox, run:\n"
+                "  sbx run shell-sbx-test\n");
   ASSERT_EQ(run({"create", "-q", "--name", "mine", "-m", "1g", "shell", ws}), 0);
   EXPECT_EQ(out.str(), "mine\n");
   auto last = fake->requests().back();
@@ -241,8 +276,8 @@ TEST_F(AppTest, ABrokenKitFailsWithFileAndLineBeforeAnyRequest) {
   ASSERT_TRUE(make_dirs(kit));
   ASSERT_TRUE(write_file_atomic(kit + "/kit.yaml", "name: mine\nkind: agent\nentry: tool\n"));
   EXPECT_EQ(run({"create", "--kit", kit, dir->path()}), kExitFailure);
-  EXPECT_NE(err.str().find("Error: the kit in '" + kit + "' is not valid:\n" +
-                           *absolute_path(kit) + "/kit.yaml:3:8: entry must be a list"),
+  EXPECT_NE(err.str().find("Error: the kit in '" + kit + "' is not valid:\n" + *absolute_path(kit) +
+                           "/kit.yaml:3:8: entry must be a list"),
             std::string::npos)
       << err.str();
   EXPECT_EQ(run({"run", "--kit", kit, dir->path()}), kExitFailure);
@@ -259,8 +294,7 @@ TEST_F(AppTest, ABrokenKitFailsWithFileAndLineBeforeAnyRequest) {
 
 TEST_F(AppTest, UnknownSandboxSaysWhatToDo) {
   EXPECT_EQ(run({"stop", "ghost"}), kExitFailure);
-  EXPECT_EQ(err.str(),
-            "Error: sandbox 'ghost' not found. Run 'sbx ls' to see your sandboxes.\n");
+  EXPECT_EQ(err.str(), "Error: sandbox 'ghost' not found. Run 'sbx ls' to see your sandboxes.\n");
 }
 
 TEST_F(AppTest, RemovingARunningSandboxSuggestsStopOrForce) {
@@ -284,6 +318,33 @@ TEST_F(AppTest, ExecPassesTheCommandAndItsExitCode) {
   EXPECT_EQ(req->env, (std::vector<std::string>{"A=1"}));
   EXPECT_TRUE(req->user.empty());
   EXPECT_FALSE(req->tty);
+}
+
+TEST_F(AppTest, ExecEnvFlagTakesOneValueAndLeavesTheCommandWhole) {
+  // Without '--': -e must not swallow SANDBOX, the command or its words.
+  EXPECT_EQ(run({"exec", "-e", "K=V", "-e", "L=W", "shell-a", "printenv", "K", "L"}), 7)
+      << err.str();
+  EXPECT_EQ(exec_output(), "[printenv][K][L]");
+  auto req = proto::parse_exec_request(fake->requests().back().body);
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->env, (std::vector<std::string>{"K=V", "L=W"}));
+}
+
+TEST_F(AppTest, TemplateSaveOutputGoesToTheDaemonAsAnAbsolutePath) {
+  ASSERT_EQ(run({"template", "save", "b", "mine:1", "-o", "mine.tar"}), 0) << err.str();
+  auto req = proto::parse_save_template_request(fake->requests().back().body);
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->tag, "mine:1");
+  ASSERT_FALSE(req->output.empty());
+  EXPECT_EQ(req->output[0], '/');
+  EXPECT_EQ(req->output.substr(req->output.size() - 9), "/mine.tar");
+  EXPECT_NE(out.str().find("sbx template load " + req->output), std::string::npos) << out.str();
+  // A file in a directory that does not exist: refused before any request.
+  size_t before = mutating_requests();
+  EXPECT_EQ(run({"template", "save", "b", "mine:2", "--output", "/nonexistent-dir/x.tar"}),
+            kExitFailure);
+  EXPECT_NE(err.str().find("no directory /nonexistent-dir"), std::string::npos) << err.str();
+  EXPECT_EQ(mutating_requests(), before);
 }
 
 TEST_F(AppTest, ExecThatCannotRunReturns127) {
@@ -365,7 +426,9 @@ TEST_F(AppTest, RunRefusesConflictsBeforeAnyRequest) {
 
 TEST_F(AppTest, CreateSendsPortsAndDockerSize) {
   ASSERT_EQ(run({"create", "-q", "--name", "p", "-p", "8080:5000", "--publish", "3000",
-                 "--docker-size", "20g", "shell", dir->path()}), 0) << err.str();
+                 "--docker-size", "20g", "shell", dir->path()}),
+            0)
+      << err.str();
   auto req = proto::parse_create_request(fake->requests().back().body);
   ASSERT_TRUE(req);
   ASSERT_EQ(req->ports.size(), 2u);
@@ -390,7 +453,8 @@ TEST_F(AppTest, PortsListPublishUnpublishAndJson) {
   EXPECT_EQ(out.str(), "Unpublished 127.0.0.1:49152 -> 5000/tcp\n");
   EXPECT_EQ(run({"ports", "shell-a", "--unpublish", "1234"}), kExitFailure);
   EXPECT_NE(err.str().find("no published port of sandbox 'shell-a' matches '1234'"),
-            std::string::npos) << err.str();
+            std::string::npos)
+      << err.str();
   ASSERT_EQ(run({"ports", "--json", "shell-a"}), 0);
   auto j = nlohmann::json::parse(out.str(), nullptr, false);
   ASSERT_TRUE(j.is_array());
@@ -444,7 +508,8 @@ TEST_F(AppTest, PolicyLogQueriesAndPrints) {
   EXPECT_NE(out.str().find("evil.example"), std::string::npos) << out.str();
   EXPECT_NE(out.str().find("default policy balanced"), std::string::npos) << out.str();
   EXPECT_TRUE(saw(*fake, "GET", "/v1/policy/log?limit=100"));
-  ASSERT_EQ(run({"policy", "log", "shell-a", "--blocked", "--limit", "5", "--json"}), 0) << err.str();
+  ASSERT_EQ(run({"policy", "log", "shell-a", "--blocked", "--limit", "5", "--json"}), 0)
+      << err.str();
   auto j = nlohmann::json::parse(out.str(), nullptr, false);
   ASSERT_TRUE(j.is_array());
   EXPECT_EQ(j[0]["verdict"], "deny");
@@ -458,11 +523,13 @@ TEST_F(AppTest, PolicyLogQueriesAndPrints) {
 }
 
 TEST_F(AppTest, DenyNetworkGoesInTheCreateRequest) {
-  ASSERT_EQ(run({"create", "--deny-network", "--name", "off", "shell", dir->path()}), 0) << err.str();
+  ASSERT_EQ(run({"create", "--deny-network", "--name", "off", "shell", dir->path()}), 0)
+      << err.str();
   ASSERT_EQ(run({"create", "--name", "on", "shell", dir->path()}), 0) << err.str();
   std::vector<bool> flags;
   for (auto& r : fake->requests())
-    if (r.method == "POST" && (r.target == "/v1/sandboxes" || r.target == "/v1/sandboxes?progress=1"))
+    if (r.method == "POST" &&
+        (r.target == "/v1/sandboxes" || r.target == "/v1/sandboxes?progress=1"))
       flags.push_back(proto::parse_create_request(r.body)->deny_network);
   EXPECT_EQ(flags, (std::vector<bool>{true, false}));
   // An existing sandbox keeps its network mode: say so, change nothing.

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "base/paths.h"
-#include "client/api_client.h"
 #include "cli/app.h"
+#include "client/api_client.h"
 #include "proto/api.h"
 
 namespace sbx::cli {
@@ -43,8 +43,8 @@ struct NewSandboxOpts {
   std::string kit_dir;               ///< --kit DIR: a user's kit
   bool no_host_config = false;       ///< --no-host-config
 
-  std::string template_tag;          ///< -t/--template
-  bool no_host_ca = false;           ///< --no-host-ca
+  std::string template_tag;  ///< -t/--template
+  bool no_host_ca = false;   ///< --no-host-ca
 };
 
 /// `sbx create`
@@ -70,13 +70,13 @@ struct ExecOpts {
 
 /// `sbx run`
 struct RunOpts {
-  std::string target;               ///< a sandbox, or an agent
-  std::vector<std::string> paths;   ///< workspace (only one supported)
+  std::string target;              ///< a sandbox, or an agent
+  std::vector<std::string> paths;  ///< workspace (only one supported)
   NewSandboxOpts sandbox;
   std::vector<std::string> env;
   std::vector<std::string> env_files;
   bool detach = false;
-  bool remove = false;              ///< --rm
+  bool remove = false;                  ///< --rm
   std::vector<std::string> agent_args;  ///< after "--"
 };
 
@@ -149,7 +149,9 @@ class Commands {
   int template_rm(const std::vector<std::string>& tags);
   /// Saves SANDBOX as TAG; a running sandbox is stopped with `stop`, else
   /// after asking on a terminal (`yes` answers for the user).
-  int template_save(const std::string& sandbox, const std::string& tag, bool stop, bool yes);
+  /// `output`: also write the template to this archive file ("" = no).
+  int template_save(const std::string& sandbox, const std::string& tag, bool stop, bool yes,
+                    const std::string& output = "");
 
   /// Runs a command body, turning a Failure into "Error: ..." and 125.
   int guarded(const std::function<int()>& body);
@@ -170,8 +172,7 @@ class Commands {
   proto::CreateRequest create_request(const std::string& agent, const std::string& path,
                                       const NewSandboxOpts& o);
   proto::SandboxInfo create_sandbox(const std::string& agent, const std::string& path,
-                                    const NewSandboxOpts& o, bool allow_existing,
-                                    bool* existed);
+                                    const NewSandboxOpts& o, bool allow_existing, bool* existed);
   int attach(const proto::SandboxInfo& s, const RunOpts& o);
   /// Prints "INFO: Starting Docker daemon" and waits while the guest's
   /// dockerd is still starting, as Docker's sbx does before a session.

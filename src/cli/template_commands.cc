@@ -5,6 +5,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "base/files.h"
 #include "base/strings.h"
 #include "cli/format.h"
 #include "cli/terminal.h"
@@ -65,6 +66,9 @@ std::string format_template(const proto::TemplateInfo& t, int64_t now) {
       format_size(t.size_bytes) + (t.kind == "layer" ? " on disk (the delta only)" : " on disk"));
   if (!t.source.empty()) row("Source", t.source);
   if (!t.inputs.empty()) row("Inputs", t.inputs);
+  if (!t.user.empty()) row("User", t.user);
+  if (!t.working_dir.empty()) row("Workdir", t.working_dir);
+  for (auto& e : t.env) row("Env", e);
   row("Used by", used_by(t));
   return out;
 }
@@ -103,8 +107,22 @@ int Commands::template_rm(const std::vector<std::string>& tags) {
   return rc;
 }
 
-int Commands::template_save(const std::string& sandbox, const std::string& tag, bool stop,
-                            bool yes) {
+int Commands::template_save(const std::string& sandbox, const std::string& tag, bool stop, bool yes,
+                            const std::string& output) {
+  // The daemon writes the file: it gets an absolute path, checked here
+  // first so a typo never stops a sandbox for nothing.
+  std::string out;
+  if (!output.empty()) {
+    auto abs = absolute_path(output);
+    if (!abs) throw Failure{"cannot use '" + output + "': " + abs.error().message};
+    out = *abs;
+    auto slash = out.rfind('/');
+    std::string dir = slash == 0 ? "/" : out.substr(0, slash);
+    if (is_directory(out))
+      throw Failure{"'" + output + "' is a directory; name the archive file, e.g. " + output +
+                    "/template.tar"};
+    if (!is_directory(dir)) throw Failure{"cannot write '" + output + "': no directory " + dir};
+  }
   auto& c = daemon();
   auto s = check(c.get(sandbox), sandbox);
   con_.err << "WARNING: the template captures everything written inside sandbox '" << sandbox
@@ -122,12 +140,14 @@ int Commands::template_save(const std::string& sandbox, const std::string& tag, 
     }
     stop = true;
   }
-  proto::SaveTemplateRequest req{sandbox, tag, stop};
+  proto::SaveTemplateRequest req{sandbox, tag, stop, out};
   auto t = check(
       c.save_template(req, [this](const std::string& l) { print_progress(con_.err, l); }), sandbox);
   con_.out << "Saved template '" << t.tag << "' (" << format_size(t.size_bytes)
            << " on disk, over '" << t.parent << "'). Use it with: sbx create -t " << t.tag
            << " AGENT PATH\n";
+  if (!out.empty())
+    con_.out << "Wrote " << out << "; load it elsewhere with: sbx template load " << out << "\n";
   return 0;
 }
 
@@ -136,11 +156,13 @@ void add_template_commands(CLI::App& app, Commands& cmds, std::function<int()>& 
   tmpl->require_subcommand(1);
   tmpl->footer(
       "Examples:\n  sbx template ls\n  sbx template save shell-myproject myproject:v1 --stop\n"
-      "  sbx create -t myproject:v1 shell .\n  sbx template rm myproject:v1");
+      "  sbx create -t myproject:v1 shell .\n  sbx template rm myproject:v1\n"
+      "  sbx template save shell-myproject myproject:v2 --stop -o myproject.tar\n"
+      "  sbx template load myproject.tar");
 
   struct Args {
     bool json = false, stop = false, yes = false;
-    std::string tag, sandbox;
+    std::string tag, sandbox, output;
     std::vector<std::string> tags;
   };
   auto a = std::make_shared<Args>();
@@ -165,8 +187,13 @@ void add_template_commands(CLI::App& app, Commands& cmds, std::function<int()>& 
     save->add_flag("-y,--yes", a->yes, "Answer yes to the question whether to stop it");
     save->add_option("SANDBOX", a->sandbox, "Sandbox to save")->required();
     save->add_option("TAG", a->tag, "New template tag, e.g. myproject:v1")->required();
+    save->add_option("-o,--output", a->output,
+                     "Also write the template to FILE.tar (its image flattened), for 'sbx "
+                     "template load' here or on another machine");
     save->callback([&, a] {
-      action = [&, a] { return cmds.template_save(a->sandbox, a->tag, a->stop, a->yes); };
+      action = [&, a] {
+        return cmds.template_save(a->sandbox, a->tag, a->stop, a->yes, a->output);
+      };
     });
   };
   add_save(tmpl->add_subcommand(

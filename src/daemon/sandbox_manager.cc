@@ -7,9 +7,11 @@
 #include <set>
 
 #include "base/files.h"
+#include "daemon/exec_defaults.h"
 #include "daemon/port_publisher.h"
 #include "daemon/vm_launcher.h"
 #include "image/template_cache.h"
+#include "image/template_catalog.h"
 
 namespace sbx::daemon {
 
@@ -121,7 +123,7 @@ Result<proto::SandboxInfo> SandboxManager::create(const proto::CreateRequest& in
                               "with 'sbx rm " +
                               req.name + "'");
   auto template_id = launcher_->create(req.name, cfg_.disk_bytes, req.docker_bytes,
-                                      Launcher::DiskSource{req.template_tag, progress});
+                                       Launcher::DiskSource{req.template_tag, progress});
   if (!template_id) return template_id.error();
 
   SandboxRecord rec;
@@ -175,7 +177,8 @@ std::shared_ptr<AgentLink> SandboxManager::link_of(const std::string& name) {
 }
 
 Result<void> SandboxManager::with_stopped(
-    const std::string& name, bool stop, const std::function<Result<void>(const SandboxRecord&)>& fn) {
+    const std::string& name, bool stop,
+    const std::function<Result<void>(const SandboxRecord&)>& fn) {
   auto m = lock_for(name);
   std::lock_guard l(*m);
   auto rec = load_current_locked(name);
@@ -371,12 +374,14 @@ Result<std::shared_ptr<GuestChannel>> SandboxManager::exec(const std::string& na
     run = running(name);
   }
   if (!run || !run->link) return err("sandbox '" + name + "' is not running");
-  if (req.user.empty()) req.user = rec.user;
-  if (req.cwd.empty()) req.cwd = rec.workspace;
   if (exec_env_) {
     auto extra = exec_env_(name);
     req.env.insert(req.env.begin(), extra.begin(), extra.end());
   }
+  // A loaded image's User, WorkingDir and Env; a template in use cannot be
+  // removed, so it is there (else the sandbox's own defaults apply).
+  auto tmpl = image::find_template_meta(image::templates_dir(cfg_.paths.cache), rec.template_id);
+  apply_exec_defaults(req, rec.user, rec.workspace, tmpl ? &*tmpl : nullptr);
   return run->link->open_exec(req, 30s);
 }
 

@@ -13,6 +13,7 @@
 #include "image/file_lock.h"
 #include "image/free_space.h"
 #include "image/sha256.h"
+#include "image/template_archive.h"
 #include "image/template_builder.h"
 #include "image/template_cache.h"
 #include "image/template_catalog.h"
@@ -92,13 +93,17 @@ proto::TemplateInfo TemplateService::to_info(const image::TemplateEntry& e,
   t.tag = e.meta.tag;
   t.id = e.meta.id;
   t.origin = std::string(image::origin_name(e.meta.origin));
-  t.kind = e.meta.origin == image::TemplateOrigin::kBase ? "base" : "layer";
+  // A loaded image stands alone (no parent), like the shell base.
+  t.kind = e.meta.parent_id.empty() ? "base" : "layer";
   t.parent = e.meta.parent;
   t.parent_id = e.meta.parent_id;
   t.created = e.meta.created;
   t.size_bytes = e.disk_bytes;
   t.inputs = e.meta.inputs;
   t.source = e.meta.source;
+  t.user = e.meta.user;
+  t.working_dir = e.meta.working_dir;
+  t.env = e.meta.env;
   for (auto& s : boxes)
     if (s.template_id == e.meta.id) t.sandboxes.push_back(s.name);
   t.children = image::children_of(all, e.meta.id);
@@ -188,6 +193,14 @@ Result<proto::TemplateInfo> TemplateService::save(const proto::SaveTemplateReque
   if (auto v = image::validate_template_tag(req.tag); !v) return v.error();
   if (req.tag == "shell" || (kits_ && kits_(req.tag)))
     return err(kConflict, "'" + req.tag + "' names an agent's template; choose another tag");
+  if (!req.output.empty()) {
+    // Checked before the sandbox is stopped; export_template checks again.
+    auto slash = req.output.rfind('/');
+    std::string dir = slash == 0 ? "/" : req.output.substr(0, slash);
+    if (req.output[0] != '/' || is_directory(req.output) || !is_directory(dir))
+      return err(kBadRequest, "cannot write the template to '" + req.output +
+                                  "': name a new file in an existing directory");
+  }
   std::lock_guard l(mu_);
   auto all = image::list_templates(tdir());
   if (image::find_template(all, req.tag))
@@ -211,6 +224,18 @@ Result<proto::TemplateInfo> TemplateService::save(const proto::SaveTemplateReque
       });
   if (!r) return r.error().wrap("save template '" + req.tag + "'");
   log_.info("saved sandbox " + req.sandbox + " as template " + req.tag);
+  if (!req.output.empty()) {
+    say(progress, "Writing template '" + req.tag + "' to " + req.output +
+                      " (its image flattened: this takes a while)...");
+    auto bytes = image::export_template(*saved, req.output, tdir());
+    if (!bytes) {
+      // All or nothing: the user asked for the archive, not just the layer.
+      (void)remove_tree(saved->dir);
+      return bytes.error().wrap("save template '" + req.tag + "'");
+    }
+    say(progress, "Wrote " + req.output + " (" + format_size(*bytes) + ").");
+    log_.info("wrote template " + req.tag + " to " + req.output);
+  }
   auto boxes = manager_.list();
   if (!boxes) return boxes.error();
   return to_info(*saved, image::list_templates(tdir()), *boxes);

@@ -17,7 +17,12 @@ std::string header(char type, const std::string& name, const std::string& link, 
   put_octal(b + 100, 8, a.mode);
   put_octal(b + 108, 8, a.uid);
   put_octal(b + 116, 8, a.gid);
-  put_octal(b + 124, 12, size);
+  if (size < (1ULL << 33)) {
+    put_octal(b + 124, 12, size);
+  } else {  // GNU base-256: high bit set, big-endian in the remaining bytes
+    b[124] = static_cast<char>(0x80);
+    for (int i = 11; i >= 1; --i, size >>= 8) b[124 + i] = static_cast<char>(size & 0xff);
+  }
   put_octal(b + 136, 12, 1700000000);
   b[156] = type;
   std::memcpy(b + 157, link.data(), std::min<size_t>(link.size(), 100));
@@ -63,6 +68,19 @@ void TarWriter::chardev(const std::string& path, uint32_t major, uint32_t minor,
   out_ += header('3', path, "", 0, a, major, minor);
 }
 
-std::string TarWriter::finish() { return out_ + std::string(1024, '\0'); }
+std::string TarWriter::finish() { return out_ + end_blocks(); }
+
+std::string TarWriter::file_header(const std::string& path, uint64_t size, Attr a) {
+  std::string out;
+  if (path.size() > 100)
+    out += header('L', "././@LongLink", "", path.size() + 1, {}) + padded(path + '\0');
+  return out + header('0', path, "", size, a);
+}
+
+std::string TarWriter::padding(uint64_t size) {
+  return std::string((512 - size % 512) % 512, '\0');
+}
+
+std::string TarWriter::end_blocks() { return std::string(1024, '\0'); }
 
 }  // namespace sbx::image

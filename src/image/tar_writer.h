@@ -1,5 +1,6 @@
 // Writes ustar archives in memory: the boot files the importer adds to an
-// image as one last layer, and the archives tests build. It writes names
+// image as one last layer, and the archives tests build; and the headers of
+// archives written as a stream (sbx template archives). It writes names
 // verbatim (long ones as GNU 'L' records) and checks nothing, so tests can
 // also write the hostile archives the reader must refuse.
 #pragma once
@@ -35,6 +36,14 @@ class TarWriter {
            Attr a = {});
   /// The archive with its two zero end blocks.
   std::string finish();
+
+  /// The header of a regular file of `size` bytes, for writers that stream
+  /// the data themselves (sizes of 8 GiB and more in GNU base-256).
+  static std::string file_header(const std::string& path, uint64_t size, Attr a = {});
+  /// The zero bytes that pad `size` bytes of data to a whole block.
+  static std::string padding(uint64_t size);
+  /// The two zero blocks that end an archive.
+  static std::string end_blocks();
 
  private:
   std::string out_;

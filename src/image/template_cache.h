@@ -30,8 +30,9 @@ struct TemplatePrune {
   uint64_t bytes = 0;
 };
 /// Removes every cached template whose id is not in `keep_ids` (empty ids
-/// are ignored). Builds in progress (dot names) and named templates (a
-/// template.json inside, e.g. from `sbx template load`) are never touched.
+/// are ignored). Builds in progress (dot names), saved layers and loaded
+/// images (origin `loaded`, or a legacy template.json inside) are never
+/// touched: only `sbx template rm` removes the user's templates.
 TemplatePrune prune_templates(const std::string& cache_dir, const std::set<std::string>& keep_ids,
                               bool dry_run);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <ctime>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "base/files.h"
 #include "base/strings.h"
@@ -41,7 +42,64 @@ Result<TemplateMeta> base_meta(const std::string& dir, const std::string& name) 
   return m;
 }
 
+// A loaded image from before the catalog: template.json (name, id, the
+// image's config) beside rootfs.ext4, complete once its marker exists.
+Result<TemplateMeta> legacy_loaded_meta(const std::string& dir) {
+  if (!path_exists(dir + "/.complete")) return err("not a complete template");
+  auto text = read_file(dir + "/" + kLegacyLoadedMetaFile);
+  if (!text) return text.error();
+  if (text->size() > 1024 * 1024) return err("template.json larger than 1 MiB");
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (!j.is_object()) return err(dir + "/" + kLegacyLoadedMetaFile + ": not a JSON object");
+  auto str = [&](const char* k) {
+    auto it = j.find(k);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  TemplateMeta m;
+  m.tag = str("name");
+  m.id = str("id");
+  m.origin = TemplateOrigin::kLoaded;
+  m.created = mtime_rfc3339(dir + "/.complete");
+  m.image = "rootfs.ext4";
+  m.format = "raw";
+  m.archive_format = str("format");
+  m.image_id = str("image_id");
+  m.inputs = m.archive_format + " image " + m.image_id;
+  m.user = str("user");
+  m.working_dir = str("working_dir");
+  if (auto it = j.find("env"); it != j.end() && it->is_array())
+    for (auto& e : *it)
+      if (e.is_string()) m.env.push_back(e.get<std::string>());
+  if (m.tag.empty() || m.id.empty()) return err("template.json lacks name or id");
+  if (auto v = validate_template_tag(m.tag); !v) return v.error();
+  return m;
+}
+
 }  // namespace
+
+Result<TemplateMeta> read_template_meta(const std::string& dir, const std::string& name) {
+  if (path_exists(dir + "/" + kMetaFile)) {
+    auto text = read_file(dir + "/" + kMetaFile);
+    if (!text) return text.error();
+    return parse_meta_text(*text);
+  }
+  if (path_exists(dir + "/" + kLegacyLoadedMetaFile)) return legacy_loaded_meta(dir);
+  if (starts_with(name, "shell-")) return base_meta(dir, name);
+  return err("no template metadata in " + dir);
+}
+
+std::optional<TemplateMeta> find_template_meta(const std::string& templates_dir,
+                                               const std::string& id) {
+  auto names = list_dir(templates_dir);
+  if (!names || id.empty()) return std::nullopt;
+  for (auto& n : *names) {
+    // The id's first digits name every kind of template directory.
+    if (n.empty() || n[0] == '.' || !template_dir_holds(n, id)) continue;
+    auto meta = read_template_meta(templates_dir + "/" + n, n);
+    if (meta && meta->id == id) return *meta;
+  }
+  return std::nullopt;
+}
 
 std::vector<TemplateEntry> list_templates(const std::string& templates_dir) {
   std::vector<TemplateEntry> out;
@@ -51,14 +109,7 @@ std::vector<TemplateEntry> list_templates(const std::string& templates_dir) {
     if (n.empty() || n[0] == '.') continue;  // work dirs and locks
     std::string dir = templates_dir + "/" + n;
     if (!is_directory(dir)) continue;
-    Result<TemplateMeta> meta = err("none");
-    if (path_exists(dir + "/" + kMetaFile)) {
-      auto text = read_file(dir + "/" + kMetaFile);
-      if (!text) continue;
-      meta = parse_meta_text(*text);
-    } else if (starts_with(n, "shell-")) {
-      meta = base_meta(dir, n);
-    }
+    auto meta = read_template_meta(dir, n);
     if (!meta || !path_exists(dir + "/" + meta->image)) continue;
     TemplateEntry e;
     e.meta = std::move(*meta);
@@ -103,7 +154,7 @@ std::vector<const TemplateEntry*> prunable_templates(const std::vector<TemplateE
   for (auto& e : all) newest[e.meta.tag] = &e;
   for (auto& e : all) {
     bool k = keep.count(e.meta.id) || e.meta.origin == TemplateOrigin::kSaved ||
-             newest[e.meta.tag] == &e;
+             e.meta.origin == TemplateOrigin::kLoaded || newest[e.meta.tag] == &e;
     if (k) kept.insert(e.meta.id);
   }
   // Ancestors of anything kept stay: a layer is useless without its parent.

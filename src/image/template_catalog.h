@@ -1,9 +1,12 @@
 // The templates in the cache as `sbx template ls` sees them: base templates
-// (shell-HASH/ with rootfs.ext4) and layers (layer-TAG-ID/ with layer.qcow2
-// and template.meta); resolving a tag; and which ones prune may remove.
+// (shell-HASH/ with rootfs.ext4), layers (layer-TAG-ID/ with layer.qcow2
+// and template.meta) and loaded images (image-ID/ or loaded-ID/ with
+// template.meta, or a legacy template.json); resolving a tag; and which
+// ones prune may remove.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -22,6 +25,16 @@ struct TemplateEntry {
   std::string image_path() const { return dir + "/" + meta.image; }
 };
 
+/// The metadata of the template directory `dir` (named `name` in the
+/// cache): its template.meta, else a legacy template.json (a loaded image
+/// from before the catalog), else a shell base's completion marker.
+Result<TemplateMeta> read_template_meta(const std::string& dir, const std::string& name);
+
+/// The metadata of the template whose id is `id`, without sizing every
+/// directory as list_templates does (exec looks it up).
+std::optional<TemplateMeta> find_template_meta(const std::string& templates_dir,
+                                               const std::string& id);
+
 /// Every complete template in `templates_dir` (work dirs and locks skipped;
 /// a directory whose metadata does not parse is skipped too), oldest first.
 std::vector<TemplateEntry> list_templates(const std::string& templates_dir);
@@ -36,7 +49,8 @@ const TemplateEntry* find_template_by_id(const std::vector<TemplateEntry>& all,
 std::vector<std::string> children_of(const std::vector<TemplateEntry>& all, const std::string& id);
 
 /// Which templates prune may remove, given the ids sandboxes use (`keep`):
-/// never a saved layer (only `template rm` removes the user's data), never
+/// never a saved layer or a loaded image (only `template rm` removes the
+/// user's data), never
 /// the newest template of a tag (what the next create uses), never one a
 /// kept template is layered on, directly or not.
 std::vector<const TemplateEntry*> prunable_templates(const std::vector<TemplateEntry>& all,

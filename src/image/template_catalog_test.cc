@@ -92,5 +92,60 @@ TEST_F(CatalogTest, PruneKeepsSavedNewestUsedAndTheirParents) {
   EXPECT_TRUE(path_exists(tdir_ + "/.build-shell-x"));
 }
 
+TEST_F(CatalogTest, LoadedImagesAreEntriesLegacyOnesIncludedAndNeverPruned) {
+  // A loaded image as the importer now writes it.
+  TemplateMeta m;
+  m.tag = "team/app:1";
+  m.id = "7777777777777777";
+  m.origin = TemplateOrigin::kLoaded;
+  m.created = "2026-01-01T00:00:00Z";
+  m.image = "rootfs.ext4";
+  m.format = "raw";
+  m.user = "tester";
+  std::string d = tdir_ + "/image-7777777777777777";
+  ASSERT_TRUE(make_dirs(d).ok());
+  ASSERT_TRUE(write_file_atomic(d + "/rootfs.ext4", "r").ok());
+  ASSERT_TRUE(write_file_atomic(d + "/" + kMetaFile, to_meta_text(m)).ok());
+  // An older load of the same tag (e.g. from before a rename): not the
+  // newest of its tag, still the user's data.
+  m.id = "6666666666666666";
+  m.created = "2025-01-01T00:00:00Z";
+  std::string older = tdir_ + "/image-6666666666666666";
+  ASSERT_TRUE(make_dirs(older).ok());
+  ASSERT_TRUE(write_file_atomic(older + "/rootfs.ext4", "r").ok());
+  ASSERT_TRUE(write_file_atomic(older + "/" + kMetaFile, to_meta_text(m)).ok());
+  // One from before the catalog: template.json and a marker.
+  std::string old = tdir_ + "/image-8888888888888888";
+  ASSERT_TRUE(make_dirs(old).ok());
+  ASSERT_TRUE(write_file_atomic(old + "/rootfs.ext4", "r").ok());
+  ASSERT_TRUE(write_file_atomic(old + "/.complete", "8888888888888888ff\n").ok());
+  ASSERT_TRUE(write_file_atomic(old + "/template.json",
+                                R"({"name": "old:1", "id": "8888888888888888ff", "format": "docker",
+                                    "user": "1000", "env": ["A=1", "B=2"], "working_dir": "/w"})")
+                  .ok());
+  auto all = list_templates(tdir_);
+  auto app = find_template(all, "team/app:1");
+  ASSERT_TRUE(app.ok()) << app.error().message;
+  EXPECT_EQ(app->meta.origin, TemplateOrigin::kLoaded);
+  EXPECT_EQ(app->meta.user, "tester");
+  EXPECT_EQ(app->meta.id, "7777777777777777");  // the newest
+  auto legacy = find_template(all, "old:1");
+  ASSERT_TRUE(legacy.ok()) << legacy.error().message;
+  EXPECT_EQ(legacy->meta.origin, TemplateOrigin::kLoaded);
+  EXPECT_EQ(legacy->meta.format, "raw");
+  EXPECT_EQ(legacy->image_path(), old + "/rootfs.ext4");
+  EXPECT_EQ(legacy->meta.env, (std::vector<std::string>{"A=1", "B=2"}));
+  EXPECT_EQ(legacy->meta.working_dir, "/w");
+  // Found by id without a listing (what exec does).
+  auto byid = find_template_meta(tdir_, "8888888888888888ff");
+  ASSERT_TRUE(byid.has_value());
+  EXPECT_EQ(byid->user, "1000");
+  EXPECT_FALSE(find_template_meta(tdir_, "9999999999999999").has_value());
+  // Neither is ever pruned, though no sandbox uses them.
+  EXPECT_TRUE(prunable_templates(all, {}).empty());
+  auto r = prune_templates(dir_->path(), {}, /*dry_run=*/true);
+  for (auto& p : r.paths) EXPECT_EQ(p.find("image-"), std::string::npos) << p;
+}
+
 }  // namespace
 }  // namespace sbx::image

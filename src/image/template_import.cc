@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <nlohmann/json.hpp>
 
 #include "base/files.h"
 #include "base/strings.h"
@@ -15,18 +14,17 @@
 #include "image/file_lock.h"
 #include "image/layer_applier.h"
 #include "image/sha256.h"
+#include "image/template_archive.h"
 #include "image/template_cache.h"
+#include "image/template_catalog.h"
+#include "image/template_layer.h"
 
 namespace sbx::image {
 namespace {
 
-using json = nlohmann::json;
-
 // Bump when the import procedure changes in a way the hashed inputs miss
 // (boot layer, mkfs options), so loads are redone.
 constexpr char kImporterVersion[] = "sbx-template-import-v1";
-constexpr char kMarker[] = ".complete";
-constexpr char kMetaFile[] = "template.json";
 constexpr char kKind[] = "image";
 constexpr size_t kMaxUserDb = 4 << 20;
 // Room beyond the staged tree for the ext4 image's own tables and journal.
@@ -36,51 +34,37 @@ void report(const ProgressFn& p, const std::string& msg) {
   if (p) p(msg);
 }
 
-json to_json(const LoadedTemplate& t) {
-  return json{{"name", t.name},
-              {"id", t.id},
-              {"source", "load"},
-              {"format", t.format},
-              {"image_id", t.image_id},
-              {"user", t.config.user},
-              {"env", t.config.env},
-              {"working_dir", t.config.working_dir},
-              {"entrypoint", t.config.entrypoint},
-              {"cmd", t.config.cmd}};
+}  // namespace
+
+LoadedTemplate loaded_template(const std::string& dir, const TemplateMeta& m) {
+  LoadedTemplate t;
+  t.name = m.tag;
+  t.id = m.id;
+  t.format = m.archive_format;
+  t.image_id = m.image_id;
+  t.config.user = m.user;
+  t.config.env = m.env;
+  t.config.working_dir = m.working_dir;
+  t.dir = dir;
+  t.image = dir + "/" + m.image;
+  t.size_bytes = disk_usage(t.image);
+  return t;
 }
 
-Result<LoadedTemplate> read_meta(const std::string& dir) {
-  if (!path_exists(dir + "/" + kMarker)) return err("not a complete template");
-  auto text = read_file(dir + "/" + kMetaFile);
-  if (!text) return text.error();
-  try {
-    json j = json::parse(*text);
-    LoadedTemplate t;
-    t.name = j.at("name").get<std::string>();
-    t.id = j.at("id").get<std::string>();
-    t.format = j.value("format", "");
-    t.image_id = j.value("image_id", "");
-    t.config.user = j.value("user", "");
-    t.config.env = j.value("env", std::vector<std::string>{});
-    t.config.working_dir = j.value("working_dir", "");
-    t.config.entrypoint = j.value("entrypoint", std::vector<std::string>{});
-    t.config.cmd = j.value("cmd", std::vector<std::string>{});
-    t.dir = dir;
-    t.image = dir + "/rootfs.ext4";
-    t.size_bytes = disk_usage(t.image);
-    return t;
-  } catch (const json::exception& e) {
-    return err(dir + "/" + kMetaFile + ": " + e.what());
-  }
+namespace {
+
+Result<LoadedTemplate> read_loaded(const std::string& dir) {
+  auto m = read_template_meta(dir, "");
+  if (!m) return m.error();
+  if (!path_exists(dir + "/" + m->image)) return err("template image missing in " + dir);
+  return loaded_template(dir, *m);
 }
 
-// The one step that records a finished import in the cache: metadata,
-// completion marker, then the atomic rename into place. Template listing
-// and naming (`sbx template ls`) read what this writes.
+// The one step that records a finished import in the catalog: its
+// template.meta (origin `loaded`), then the atomic rename into place.
 Result<void> store_loaded_template(const std::string& work, const std::string& dir,
-                                   const LoadedTemplate& t) {
-  if (auto r = write_file_atomic(work + "/" + kMetaFile, to_json(t).dump(2) + "\n"); !r) return r;
-  if (auto r = write_file_atomic(work + "/" + kMarker, t.id + "\n"); !r) return r;
+                                   const TemplateMeta& m) {
+  if (auto r = write_file_atomic(work + "/" + kMetaFile, to_meta_text(m)); !r) return r;
   if (::rename(work.c_str(), dir.c_str()) < 0) return errno_error("rename " + work);
   return ok();
 }
@@ -134,31 +118,20 @@ Result<void> require_free_space(const std::string& dir, uint64_t need, const std
   return ok();
 }
 
-bool valid_template_name(const std::string& name) {
-  if (name.empty() || name.size() > 128 || name[0] == '.' || name[0] == '-') return false;
-  for (char c : name)
-    if (!isalnum(static_cast<unsigned char>(c)) &&
-        std::string_view("._-:/").find(c) == std::string_view::npos)
-      return false;
-  return true;
-}
-
 Result<LoadedTemplate> find_loaded_template(const std::string& cache_dir, const std::string& name) {
-  std::string tdir = templates_dir(cache_dir);
-  auto names = list_dir(tdir);
-  if (names)
-    for (auto& n : *names) {
-      if (n.empty() || n[0] == '.' || !starts_with(n, std::string(kKind) + "-")) continue;
-      auto t = read_meta(tdir + "/" + n);
-      if (t && t->name == name) return t;
-    }
-  return err(kNotFound, "no loaded template named '" + name + "'");
+  auto all = list_templates(templates_dir(cache_dir));
+  auto e = find_template(all, name);
+  if (!e) return e.error();
+  if (e->meta.origin != TemplateOrigin::kLoaded)
+    return err(kNotFound, "template '" + name + "' was not loaded from an image");
+  return loaded_template(e->dir, e->meta);
 }
 
 Result<LoadedTemplate> import_image_template(const TemplateImportOptions& o) {
   struct stat st;
   if (::stat(o.archive.c_str(), &st) < 0) return errno_error(o.archive).wrap("load");
   if (!S_ISREG(st.st_mode)) return err(kBadRequest, o.archive + " is not a regular file");
+  if (is_template_archive(o.archive)) return import_template_archive(o);
   std::string tdir = templates_dir(o.cache_dir);
   if (auto r = make_dirs(tdir); !r) return r.error();
   // First estimate: the tree and the image each about the archive's size.
@@ -181,18 +154,19 @@ Result<LoadedTemplate> import_image_template(const TemplateImportOptions& o) {
   for (auto& l : archive->layers()) h.update_field(l.diff_id);
   h.update_field(name);
   std::string id = h.hex_digest();
-  if (!valid_template_name(name))
-    return err(kBadRequest, "'" + name + "' is not a valid template name (letters, digits, ._-:/)");
+  if (auto v = validate_template_tag(name); !v) return v.error();
 
   std::string dname = template_dir_name(kKind, id);
   std::string dir = tdir + "/" + dname;
   auto lock = FileLock::acquire(tdir + "/." + dname + ".lock");
   if (!lock) return lock.error();
-  if (auto other = find_loaded_template(o.cache_dir, name); other && other->id != id)
+  // One catalog: a tag held by any other template (saved, built, another
+  // image) is taken.
+  if (auto other = find_template(list_templates(tdir), name); other && other->meta.id != id)
     return err(kConflict, "a template named '" + name +
-                              "' already exists (another image); "
-                              "remove it first or load under another name");
-  if (auto t = read_meta(dir); t) {
+                              "' already exists; remove it first ('sbx template rm " + name +
+                              "') or load under another name");
+  if (auto t = read_loaded(dir); t) {
     if (t->name != name)
       return err(kConflict, "this image is already loaded as template '" + t->name + "'");
     t->reused = true;
@@ -223,17 +197,25 @@ Result<LoadedTemplate> import_image_template(const TemplateImportOptions& o) {
     return fail(r.error());
   if (auto r = remove_tree(work + "/rootfs"); !r) return fail(r.error());
 
-  LoadedTemplate t;
-  t.name = name;
-  t.id = id;
-  t.format = archive->format();
-  t.image_id = archive->config_digest();
-  t.config = archive->config();
-  t.config.diff_ids.clear();
-  if (auto r = store_loaded_template(work, dir, t); !r) return fail(r.error());
+  TemplateMeta m;
+  m.tag = name;
+  m.id = id;
+  m.origin = TemplateOrigin::kLoaded;
+  m.created = now_rfc3339_utc();
+  m.image = "rootfs.ext4";
+  m.format = "raw";
+  m.source = o.archive;
+  m.archive_format = archive->format();
+  m.image_id = archive->config_digest();
+  m.inputs = m.archive_format + " image " + m.image_id + ", " +
+             std::to_string(archive->layers().size()) + " layers";
+  m.user = archive->config().user;
+  m.working_dir = archive->config().working_dir;
+  m.env = archive->config().env;
+  if (auto r = store_loaded_template(work, dir, m); !r) return fail(r.error());
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   report(o.progress, "Template '" + name + "' loaded in " + std::to_string(int(secs)) + " s.");
-  return read_meta(dir);
+  return read_loaded(dir);
 }
 
 }  // namespace sbx::image

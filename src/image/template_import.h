@@ -1,7 +1,8 @@
 // `sbx template load`: turns a container image archive (docker save, or an
 // OCI image layout tarball) into a cached template that boots with sbx's
 // kernel and agent: layers applied in order, the boot layer added, packed
-// into ext4 with owners and modes intact, and stored under a name.
+// into ext4 with owners and modes intact, and stored in the template
+// catalog (template.meta, origin `loaded`) under a tag.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include "image/image_archive.h"
 #include "image/kernel.h"
 #include "image/template_builder.h"
+#include "image/template_layer.h"
 
 namespace sbx::image {
 
@@ -45,17 +47,18 @@ struct LoadedTemplate {
 /// kInsufficientStorage error naming `what` when fewer than `need`.
 Result<void> require_free_space(const std::string& dir, uint64_t need, const std::string& what);
 
-/// Whether `name` is usable as a template name (letters, digits, ._-:/,
-/// up to 128 bytes, not starting with a dot or dash).
-bool valid_template_name(const std::string& name);
+/// A loaded template as the load API reports it, from its catalog entry.
+LoadedTemplate loaded_template(const std::string& dir, const TemplateMeta& meta);
 
-/// Imports an archive. Nothing is stored unless every digest checks and
+/// Imports an archive: a docker or OCI image, or an sbx template archive
+/// (template_archive.h). Nothing is stored unless every digest checks and
 /// the image is packed. Loading the same image under the same name again
 /// reuses it; under another name it is another template; a name held by a
 /// different image is a kConflict.
 Result<LoadedTemplate> import_image_template(const TemplateImportOptions& opts);
 
-/// The loaded template called `name`, from its stored metadata.
+/// The loaded template called `name`, from the catalog (kNotFound when
+/// there is none, or the tag names a template that was not loaded).
 Result<LoadedTemplate> find_loaded_template(const std::string& cache_dir, const std::string& name);
 
 }  // namespace sbx::image

@@ -8,6 +8,7 @@
 #include "image/boot_layer.h"
 #include "image/image_test_archives.h"
 #include "image/template_cache.h"
+#include "image/template_catalog.h"
 
 namespace sbx::image {
 namespace {
@@ -125,6 +126,16 @@ TEST(TemplateImport, OciLayoutLoadsAndIsFoundByName) {
   ASSERT_TRUE(found) << found.error().message;
   EXPECT_EQ(found->id, t->id);
   EXPECT_EQ(found->config.env.size(), 2u);
+  // One catalog: the loaded image is an entry like any layer, so
+  // `template ls` lists it and `create -t` finds it.
+  auto entry = find_template(list_templates(templates_dir(f.cache)), "test/oci:1");
+  ASSERT_TRUE(entry) << entry.error().message;
+  EXPECT_EQ(entry->meta.origin, TemplateOrigin::kLoaded);
+  EXPECT_EQ(entry->meta.format, "raw");
+  EXPECT_EQ(entry->image_path(), t->image);
+  EXPECT_EQ(entry->meta.working_dir, "/work");
+  EXPECT_EQ(entry->meta.env.size(), 2u);
+  EXPECT_FALSE(path_exists(t->dir + "/template.json"));
   // Loading again reuses it.
   auto again = import_image_template(options(f));
   ASSERT_TRUE(again);
@@ -169,6 +180,7 @@ TEST(TemplateImport, NameHeldByAnotherImageIsAConflict) {
   auto t = import_image_template(options(f, "same"));
   ASSERT_FALSE(t);
   EXPECT_EQ(t.error().code, kConflict);
+  EXPECT_NE(t.error().message.find("sbx template rm same"), std::string::npos);
 }
 
 TEST(TemplateImport, InsufficientSpaceIsRefusedFirst) {

@@ -18,7 +18,7 @@ constexpr size_t kMaxMetaBytes = 64 * 1024;
 
 bool tag_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' ||
-         c == '-';
+         c == '-' || c == '/';
 }
 
 std::string one_line(const std::string& v) {
@@ -37,6 +37,8 @@ std::string_view origin_name(TemplateOrigin o) {
       return "saved";
     case TemplateOrigin::kBuilt:
       return "built";
+    case TemplateOrigin::kLoaded:
+      return "loaded";
   }
   return "base";
 }
@@ -45,6 +47,7 @@ Result<TemplateOrigin> parse_origin(std::string_view s) {
   if (s == "base") return TemplateOrigin::kBase;
   if (s == "saved") return TemplateOrigin::kSaved;
   if (s == "built") return TemplateOrigin::kBuilt;
+  if (s == "loaded") return TemplateOrigin::kLoaded;
   return err("unknown template origin '" + std::string(s) + "'");
 }
 
@@ -63,6 +66,12 @@ std::string to_meta_text(const TemplateMeta& m) {
   put("image", m.image);
   put("format", m.format);
   put("source", m.source);
+  // Only what is set: layers and bases stay as they were written before.
+  if (!m.user.empty()) put("user", m.user);
+  if (!m.working_dir.empty()) put("working_dir", m.working_dir);
+  for (auto& e : m.env) put("env", e);
+  if (!m.image_id.empty()) put("image_id", m.image_id);
+  if (!m.archive_format.empty()) put("archive_format", m.archive_format);
   return out;
 }
 
@@ -96,6 +105,16 @@ Result<TemplateMeta> parse_meta_text(std::string_view text) {
       m.format = v;
     else if (k == "source")
       m.source = v;
+    else if (k == "user")
+      m.user = v;
+    else if (k == "working_dir")
+      m.working_dir = v;
+    else if (k == "env")
+      m.env.push_back(v);
+    else if (k == "image_id")
+      m.image_id = v;
+    else if (k == "archive_format")
+      m.archive_format = v;
   }
   if (m.tag.empty() || m.id.empty() || m.image.empty())
     return err("template metadata lacks tag, id or image");
@@ -110,7 +129,7 @@ Result<TemplateMeta> parse_meta_text(std::string_view text) {
 Result<void> validate_template_tag(std::string_view tag) {
   auto bad = [&](const std::string& why) {
     return err(kBadRequest, "invalid template tag '" + std::string(tag) + "': " + why +
-                                " (use 1-128 of a-z 0-9 _ . : -, starting with a letter or "
+                                " (use 1-128 of a-z 0-9 _ . : / -, starting with a letter or "
                                 "digit, e.g. myproject:v1)");
   };
   if (tag.empty() || tag.size() > kMaxTagLength) return bad("wrong length");
@@ -118,13 +137,19 @@ Result<void> validate_template_tag(std::string_view tag) {
     return bad("must start with a letter or digit");
   for (char c : tag)
     if (!tag_char(c)) return bad(std::string("character '") + c + "' is not allowed");
+  // '/' separates path components, as in Docker's names: never "..".
+  for (auto& part : split(tag, '/'))
+    if (part.empty() || part == "." || part == "..") return bad("empty or dot path component");
   return ok();
 }
 
 std::string layer_dir_name(const std::string& tag, const std::string& id) {
   std::string t = tag;
   for (auto& c : t)
-    if (c == ':') c = '@';
+    if (c == ':')
+      c = '@';
+    else if (c == '/')
+      c = '+';
   return "layer-" + t + "-" + id.substr(0, kIdDigits);
 }
 

@@ -19,6 +19,9 @@ enum class TemplateOrigin {
   kBase,   ///< built from scratch (shell); rebuilt when its inputs change
   kSaved,  ///< `sbx template save`: the user's data, removed only by `template rm`
   kBuilt,  ///< an agent layer built from a kit; cached by its inputs
+  /// `sbx template load`: a container image or an sbx template archive;
+  /// the user's data, removed only by `template rm`
+  kLoaded,
 };
 std::string_view origin_name(TemplateOrigin o);
 Result<TemplateOrigin> parse_origin(std::string_view s);
@@ -34,24 +37,35 @@ struct TemplateMeta {
   std::string inputs;     ///< what the id hashes, in words (kit name, steps' hash)
   std::string image;      ///< file name in the directory: rootfs.ext4 or layer.qcow2
   std::string format;     ///< "raw" or "qcow2": the image's format as a backing file
-  std::string source;     ///< sandbox saved, or kit file built from
+  std::string source;     ///< sandbox saved, kit file built from, or archive loaded
+  // What a loaded container image asks of the processes it runs (its
+  // config's User, WorkingDir and Env); empty for other templates.
+  std::string user;              ///< "name", "uid" or "name:group"
+  std::string working_dir;       ///< absolute, or empty
+  std::vector<std::string> env;  ///< "K=V", in the image's order
+  std::string image_id;          ///< a loaded image's config digest
+  std::string archive_format;    ///< "docker", "oci" or "sbx" for a loaded one
 };
 
-/// template.meta text: one `key=value` per line (values have no newlines).
+/// template.meta text: one `key=value` per line (values have no newlines;
+/// `env` repeats, one line per variable).
 std::string to_meta_text(const TemplateMeta& m);
 /// Parses template.meta; unknown keys are skipped, missing tag/id/image fail.
 Result<TemplateMeta> parse_meta_text(std::string_view text);
 
-/// Template tags: 1-128 chars of [a-z0-9_.:-], starting with a letter or
-/// digit (`name` or `name:version`, as Docker writes them).
+/// Template tags: 1-128 chars of [a-z0-9_.:/-], starting with a letter or
+/// digit (`name`, `name:version` or `registry/name:version`, as Docker
+/// writes them).
 Result<void> validate_template_tag(std::string_view tag);
 
 /// The cache directory name of a layer: "layer-" + tag (':' written '@') +
-/// "-" + the id's first 16 hex digits.
+/// "-" + the id's first 16 hex digits; '/' is written '+'.
 std::string layer_dir_name(const std::string& tag, const std::string& id);
 
 /// The file name of the metadata in a template directory.
 inline constexpr char kMetaFile[] = "template.meta";
+/// The metadata file of loaded images from before the catalog (still read).
+inline constexpr char kLegacyLoadedMetaFile[] = "template.json";
 /// The file name of a layer's image.
 inline constexpr char kLayerImage[] = "layer.qcow2";
 

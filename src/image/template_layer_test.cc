@@ -60,7 +60,10 @@ TEST(TemplateTag, AcceptsDockerStyleTagsOnly) {
   EXPECT_TRUE(validate_template_tag("my-proj_1.2:v3").ok());
   EXPECT_FALSE(validate_template_tag("").ok());
   EXPECT_FALSE(validate_template_tag("-x").ok());
-  EXPECT_FALSE(validate_template_tag("a/b").ok());
+  EXPECT_TRUE(validate_template_tag("registry.example/team/app:1").ok());  // loaded images
+  EXPECT_FALSE(validate_template_tag("a//b").ok());
+  EXPECT_FALSE(validate_template_tag("a/../b").ok());
+  EXPECT_FALSE(validate_template_tag("a/").ok());
   EXPECT_FALSE(validate_template_tag("UPPER").ok());
   EXPECT_FALSE(validate_template_tag(std::string(129, 'a')).ok());
   EXPECT_EQ(validate_template_tag("a b").error().code, kBadRequest);
@@ -69,6 +72,27 @@ TEST(TemplateTag, AcceptsDockerStyleTagsOnly) {
 TEST(TemplateTag, LayerDirectoryNamesAreDistinctPerTagAndId) {
   EXPECT_EQ(layer_dir_name("proj:v1", "0123456789abcdef99"), "layer-proj@v1-0123456789abcdef");
   EXPECT_NE(layer_dir_name("a", "1111111111111111"), layer_dir_name("a", "2222222222222222"));
+  EXPECT_EQ(layer_dir_name("team/app:1", "0123456789abcdef"), "layer-team+app@1-0123456789abcdef");
+}
+
+TEST(TemplateMeta, LoadedImageConfigRoundTrips) {
+  auto m = sample();
+  m.origin = TemplateOrigin::kLoaded;
+  m.user = "tester:staff";
+  m.working_dir = "/srv/app";
+  m.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "GREETING=a=b c"};
+  m.image_id = "sha256:abc";
+  m.archive_format = "oci";
+  auto back = parse_meta_text(to_meta_text(m));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->origin, TemplateOrigin::kLoaded);
+  EXPECT_EQ(back->user, "tester:staff");
+  EXPECT_EQ(back->working_dir, "/srv/app");
+  EXPECT_EQ(back->env, m.env);
+  EXPECT_EQ(back->image_id, "sha256:abc");
+  EXPECT_EQ(back->archive_format, "oci");
+  // Other templates write none of these keys.
+  EXPECT_EQ(to_meta_text(sample()).find("env="), std::string::npos);
 }
 
 // A real qemu-img round trip: a layer holds only the overlay's delta.

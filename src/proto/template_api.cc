@@ -20,18 +20,23 @@ json template_json(const TemplateInfo& t) {
           {"inputs", t.inputs},
           {"source", t.source},
           {"sandboxes", t.sandboxes},
-          {"children", t.children}};
+          {"children", t.children},
+          {"user", t.user},
+          {"working_dir", t.working_dir},
+          {"env", t.env}};
 }
 
 Result<TemplateInfo> template_from(const json& j) {
   if (!j.is_object()) return err("template: not an object");
   TemplateInfo t;
-  for (auto r : {json_field(j, "tag", t.tag), json_field(j, "id", t.id),
-                 json_field(j, "kind", t.kind), json_field(j, "origin", t.origin),
-                 json_field(j, "parent", t.parent), json_field(j, "parent_id", t.parent_id),
-                 json_field(j, "created", t.created), json_field(j, "size_bytes", t.size_bytes),
-                 json_field(j, "inputs", t.inputs), json_field(j, "source", t.source),
-                 json_field(j, "sandboxes", t.sandboxes), json_field(j, "children", t.children)})
+  for (auto r :
+       {json_field(j, "tag", t.tag), json_field(j, "id", t.id), json_field(j, "kind", t.kind),
+        json_field(j, "origin", t.origin), json_field(j, "parent", t.parent),
+        json_field(j, "parent_id", t.parent_id), json_field(j, "created", t.created),
+        json_field(j, "size_bytes", t.size_bytes), json_field(j, "inputs", t.inputs),
+        json_field(j, "source", t.source), json_field(j, "sandboxes", t.sandboxes),
+        json_field(j, "children", t.children), json_field(j, "user", t.user),
+        json_field(j, "working_dir", t.working_dir), json_field(j, "env", t.env)})
     if (!r) return r.error().wrap("template");
   return t;
 }
@@ -67,7 +72,9 @@ Result<std::vector<TemplateInfo>> parse_template_list(std::string_view text) {
 }
 
 std::string to_json(const SaveTemplateRequest& r) {
-  return dump_json(json{{"sandbox", r.sandbox}, {"tag", r.tag}, {"stop", r.stop}});
+  json j{{"sandbox", r.sandbox}, {"tag", r.tag}, {"stop", r.stop}};
+  if (!r.output.empty()) j["output"] = r.output;
+  return dump_json(j);
 }
 
 Result<SaveTemplateRequest> parse_save_template_request(std::string_view text) {
@@ -75,8 +82,10 @@ Result<SaveTemplateRequest> parse_save_template_request(std::string_view text) {
   if (!j) return j.error();
   SaveTemplateRequest r;
   for (auto x : {json_required(*j, "sandbox", r.sandbox), json_required(*j, "tag", r.tag),
-                 json_field(*j, "stop", r.stop)})
+                 json_field(*j, "stop", r.stop), json_field(*j, "output", r.output)})
     if (!x) return x.error().wrap("save request");
+  if (!r.output.empty() && r.output[0] != '/')
+    return err("save request: 'output' must be an absolute path");
   return r;
 }
 

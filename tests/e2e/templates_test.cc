@@ -4,15 +4,18 @@
 // layer built from a kit (the test kit, SBX_TEST_KITS=1) with its progress
 // on the terminal and its cache, the kit's entry command via `sbx run`, and
 // the host's extra CA (named by NODE_EXTRA_CA_CERTS in sandboxd's
-// environment, made by this test) in the guest's trust store.
+// environment, made by this test) in the guest's trust store; a template
+// written to an archive (`save -o`), removed and loaded back; and a loaded
+// container image found by `-t`, whose User, WorkingDir and Env sessions get.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "base/files.h"
+#include "base/strings.h"
 #include "harness/sandbox_suite.h"
+#include "image/image_test_archives.h"
 
 namespace sbx::testing {
 namespace {
@@ -55,8 +58,53 @@ class TemplatesTest : public SandboxSuite<TemplatesTest> {
   }
 };
 
-// Templates live in the shared cache: a tag of this run only.
+// Templates live in the shared cache: tags of this run only.
 const std::string kTag = "rt:" + std::to_string(::getpid());
+const std::string kArchiveTag = "arc:" + std::to_string(::getpid());
+const std::string kImageTag = "img/test:" + std::to_string(::getpid());
+
+std::string origin_of(const std::string& json, const std::string& tag) {
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (!j.is_array()) return "";
+  for (auto& t : j)
+    if (t.value("tag", "") == tag) return t.value("origin", "");
+  return "";
+}
+
+// A container image made of the host's own dash and the libraries it needs
+// (no coreutils: the checks use shell builtins), a user `tester`, and a
+// config naming that user, a working directory and an environment.
+std::string minimal_image_archive(const std::string& tag) {
+  image::TarWriter w;
+  auto add = [&](const std::string& host, const std::string& path) {
+    auto real = run({"readlink", "-f", host});
+    auto bytes = read_file(trim(real.out));
+    if (!bytes) return false;
+    w.file(path, *bytes, {0755, 0, 0});
+    return true;
+  };
+  for (const char* d :
+       {"bin", "lib", "lib/x86_64-linux-gnu", "lib64", "etc", "home", "root", "srv"})
+    w.dir(d);
+  w.dir("home/tester", {0755, 1234, 1234});
+  w.dir("srv/app", {0755, 1234, 1234});
+  if (!add("/bin/dash", "bin/sh") ||
+      !add("/lib/x86_64-linux-gnu/libc.so.6", "lib/x86_64-linux-gnu/libc.so.6") ||
+      !add("/lib64/ld-linux-x86-64.so.2", "lib64/ld-linux-x86-64.so.2"))
+    return "";
+  w.file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\ntester:x:1234:1234::/home/tester:/bin/sh\n");
+  w.file("etc/group", "root:x:0:\ntester:x:1234:\n");
+  std::string layer = w.finish();
+  nlohmann::json cfg = {
+      {"architecture", "amd64"},
+      {"os", "linux"},
+      {"config",
+       {{"User", "tester"},
+        {"Env", {"PATH=/bin", "GREETING=hello-from-image"}},
+        {"WorkingDir", "/srv/app"}}},
+      {"rootfs", {{"type", "layers"}, {"diff_ids", {image::testing::digest_of(layer)}}}}};
+  return image::testing::docker_archive({layer}, tag, cfg.dump());
+}
 
 uint64_t template_size(const std::string& json, const std::string& tag) {
   auto j = nlohmann::json::parse(json, nullptr, false);
@@ -138,6 +186,62 @@ TEST_F(TemplatesTest, RemovingATemplateInUseIsRefused) {
   auto gone = sbx({"template", "inspect", kTag});
   EXPECT_NE(gone.code, 0);
   EXPECT_NE(gone.err.find("not found"), std::string::npos) << gone.all();
+}
+
+TEST_F(TemplatesTest, SavedToAnArchiveRemovedAndLoadedBackKeepsAFile) {
+  auto w = guest("echo kept-by-archive > /opt/sbx-archive-marker");
+  ASSERT_EQ(w.code, 0) << w.all();
+  std::string archive = env().root() + "/saved.tar";
+  auto s = sbx({"template", "save", "tpl", kArchiveTag, "--stop", "-o", archive});
+  ASSERT_EQ(s.code, 0) << s.all();
+  ASSERT_TRUE(path_exists(archive)) << s.all();
+  // A plain tar: the metadata first, then the flattened image.
+  auto list = run({"tar", "-tf", archive});
+  EXPECT_EQ(list.out, "sbx-template.meta\nrootfs.qcow2\n") << list.all();
+  ASSERT_EQ(sbx({"template", "rm", kArchiveTag}).code, 0);
+  auto gone = sbx({"template", "inspect", kArchiveTag});
+  EXPECT_NE(gone.code, 0) << gone.all();
+
+  auto l = sbx({"template", "load", archive});  // under the tag it was saved as
+  ASSERT_EQ(l.code, 0) << l.all();
+  EXPECT_NE(l.out.find("Loaded template '" + kArchiveTag + "'"), std::string::npos) << l.all();
+  auto ls = sbx({"template", "ls", "--json"});
+  EXPECT_EQ(origin_of(ls.out, kArchiveTag), "loaded") << ls.out;
+  auto c = sbx({"create", "--name", "arc", "--memory", "512m", "-t", kArchiveTag, "shell", ws()});
+  ASSERT_EQ(c.code, 0) << c.all();
+  auto r = guest("cat /opt/sbx-archive-marker", "arc");
+  EXPECT_EQ(r.out, "kept-by-archive\n") << r.all();
+  // In use: refused; then removed with its sandbox gone.
+  EXPECT_NE(sbx({"template", "rm", kArchiveTag}).code, 0);
+  EXPECT_EQ(sbx({"rm", "-f", "arc"}).code, 0);
+  EXPECT_EQ(sbx({"template", "rm", kArchiveTag}).code, 0);
+}
+
+TEST_F(TemplatesTest, LoadedImageIsFoundByTagAndSessionsGetItsUserWorkdirAndEnv) {
+  std::string bytes = minimal_image_archive(kImageTag);
+  ASSERT_FALSE(bytes.empty()) << "could not read the host's dash and libc";
+  std::string archive = env().root() + "/image.tar";
+  ASSERT_TRUE(write_file_atomic(archive, bytes).ok());
+  auto l = sbx({"template", "load", archive});
+  ASSERT_EQ(l.code, 0) << l.all();
+  auto info = sbx({"template", "inspect", kImageTag});
+  EXPECT_EQ(info.code, 0) << info.all();
+  EXPECT_NE(info.out.find("loaded"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("/srv/app"), std::string::npos) << info.out;
+  auto c = sbx({"create", "--name", "img", "--memory", "512m", "--no-host-ca", "-t", kImageTag,
+                "shell", ws()});
+  ASSERT_EQ(c.code, 0) << c.all();
+  // No -u, -w or -e: the image's User, WorkingDir and Env.
+  auto e = sbx({"exec", "img", "sh", "-c", "echo $USER; pwd; echo $GREETING"});
+  EXPECT_EQ(e.code, 0) << e.all();
+  EXPECT_EQ(e.out, "tester\n/srv/app\nhello-from-image\n") << e.all();
+  // The session's own flags win; -e before SANDBOX keeps the command whole.
+  auto o = sbx({"exec", "-e", "GREETING=from-flag", "-u", "root", "-w", "/", "img", "sh", "-c",
+                "echo $USER; pwd; echo $GREETING"});
+  EXPECT_EQ(o.code, 0) << o.all();
+  EXPECT_EQ(o.out, "root\n/\nfrom-flag\n") << o.all();
+  EXPECT_EQ(sbx({"rm", "-f", "img"}).code, 0);
+  EXPECT_EQ(sbx({"template", "rm", kImageTag}).code, 0);
 }
 
 TEST_F(TemplatesTest, KitLayerIsBuiltWithProgressCachedAndRunsItsEntry) {

@@ -2,9 +2,8 @@
 // archive the test builds itself (two layers, whiteouts, an opaque
 // directory, links, owners and modes) becomes a template whose ext4 root
 // holds exactly what the layers say, checked with debugfs on the image.
-// Booting it needs `sbx create -t TAG` (not on this branch): once merged,
-// the suite should create a sandbox from "loadtest" and run the same
-// checks with `sbx exec` (see the README's template section).
+// Booting a loaded image with `sbx create -t TAG`, and the image's User,
+// WorkingDir and Env in its sessions, are in tests/e2e/templates_test.cc.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
