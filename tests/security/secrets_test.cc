@@ -283,6 +283,29 @@ TEST_F(Secrets, PythonAndGitAcceptTheSbxCa) {
       << reqs[0].head;
 }
 
+// A bypassed host is relayed opaquely: no key goes in, the guest's own
+// header reaches the upstream as it was sent, and the network log says the
+// connection was bypassed. (The guest verifies the upstream's chain here
+// because sandboxd's SSL_CERT_FILE, the fake's CA, was copied into the
+// guest at create as a host CA.)
+TEST_F(Secrets, BypassedHostIsRelayedWithoutTheKey) {
+  auto add = sbx({"secret", "bypass", "add", "sec", "api.anthropic.com"});
+  ASSERT_EQ(add.code, 0) << add.all();
+  upstream().clear();
+  auto r = guest(
+      "curl -sS -m 60 -H \"x-api-key: $ANTHROPIC_API_KEY\" https://api.anthropic.com/v1/models");
+  auto rm = sbx({"secret", "bypass", "rm", "sec", "api.anthropic.com"});
+  EXPECT_EQ(rm.code, 0) << rm.all();
+  EXPECT_EQ(r.code, 0) << r.all();
+  auto heads = upstream().heads();
+  ASSERT_EQ(heads.size(), 1u) << r.all();
+  EXPECT_NE(heads[0].find("x-api-key: proxy-managed"), std::string::npos) << heads[0];
+  for (const auto& k : all_keys()) EXPECT_EQ(heads[0].find(k), std::string::npos) << heads[0];
+  auto log = sbx({"policy", "log", "sec", "--json", "--limit", "20"});
+  EXPECT_NE(log.out.find("bypassed: relayed without TLS interception"), std::string::npos)
+      << log.out;
+}
+
 // While the guest waits for an answer (the upstream holds it), a dump of
 // all guest memory over QMP holds the request in flight and no key.
 TEST_F(Secrets, GuestMemoryMidRequestHoldsNoKey) {
