@@ -116,6 +116,11 @@ void scripted(const FakeRequest& r, int fd) {
   if (t == "/v1/secrets/reset" || t == "/v1/secrets/remove")
     return client::testing::respond(fd, 200, "{}");
   if (t == "/v1/secrets" && r.method == "POST") return client::testing::respond(fd, 201, "{}");
+  if (t == "/v1/secrets/bypass" && r.method == "POST")
+    return client::testing::respond(fd, 201, "{}");
+  if (t == "/v1/secrets/bypass/remove") return client::testing::respond(fd, 200, "{}");
+  if (t == "/v1/secrets/bypass")
+    return client::testing::respond(fd, 200, R"([{"scope":"box","host":"pinned.example"}])");
   if (t == "/v1/secrets")
     return client::testing::respond(
         fd, 200,
@@ -620,6 +625,28 @@ TEST_F(AppTest, SecretSetCustomAndRmAndLs) {
   ASSERT_EQ(run({"secret", "ls"}), 0) << err.str();
   EXPECT_NE(out.str().find("anthropic"), std::string::npos) << out.str();
   EXPECT_NE(out.str().find("api.anthropic.com"), std::string::npos) << out.str();
+}
+
+TEST_F(AppTest, SecretBypassAddRmAndLs) {
+  ASSERT_EQ(run({"secret", "bypass", "add", "-g", "api.github.com"}), 0) << err.str();
+  EXPECT_TRUE(saw(*fake, "POST", "/v1/secrets/bypass"));
+  auto body = nlohmann::json::parse(fake->requests().back().body);
+  EXPECT_EQ(body["scope"], "");
+  EXPECT_EQ(body["host"], "api.github.com");
+  EXPECT_NE(out.str().find("no credential"), std::string::npos) << out.str();
+  ASSERT_EQ(run({"secret", "bypass", "rm", "box", "pinned.example"}), 0) << err.str();
+  EXPECT_TRUE(saw(*fake, "POST", "/v1/secrets/bypass/remove"));
+  body = nlohmann::json::parse(fake->requests().back().body);
+  EXPECT_EQ(body["scope"], "box");
+  EXPECT_EQ(body["host"], "pinned.example");
+  ASSERT_EQ(run({"secret", "bypass", "ls"}), 0) << err.str();
+  EXPECT_NE(out.str().find("pinned.example"), std::string::npos) << out.str();
+  ASSERT_EQ(run({"secret", "bypass", "ls", "--json"}), 0) << err.str();
+  EXPECT_NE(out.str().find(R"("host": "pinned.example")"), std::string::npos) << out.str();
+  // Neither -g nor a sandbox: refused before any request.
+  size_t before = fake->requests().size();
+  EXPECT_EQ(run({"secret", "bypass", "add", "api.github.com"}), kExitFailure);
+  EXPECT_EQ(fake->requests().size(), before);
 }
 
 }  // namespace

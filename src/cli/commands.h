@@ -139,6 +139,11 @@ class Commands {
   int secret_set(const SecretSetOpts& o);
   int secret_ls(bool json);
   int secret_rm(bool global, const std::vector<std::string>& args);
+  /// sbx secret bypass add|rm [-g | SANDBOX] HOST: hosts relayed without
+  /// TLS interception (no credential injected), for clients that pin.
+  int secret_bypass(bool add, bool global, const std::vector<std::string>& args);
+  /// sbx secret bypass ls [--json].
+  int secret_bypass_ls(bool json);
 
   /// sbx template load FILE [TAG] (template_load_command.cc).
   int template_load(const std::string& file, const std::string& tag, bool json);

@@ -1,4 +1,4 @@
-// `sbx secret set|set-custom|ls|rm`.
+// `sbx secret set|set-custom|ls|rm|bypass`.
 #include "cli/secret_commands.h"
 
 #include <termios.h>
@@ -138,6 +138,43 @@ int Commands::secret_rm(bool global, const std::vector<std::string>& args) {
   return 0;
 }
 
+int Commands::secret_bypass(bool add, bool global, const std::vector<std::string>& args) {
+  auto [scope, rest] = scope_and_rest(global, args, 1,
+                                      add ? "sbx secret bypass add [-g | SANDBOX] HOST"
+                                          : "sbx secret bypass rm [-g | SANDBOX] HOST");
+  proto::SecretBypass b{scope, rest[0]};
+  check(daemon().request("POST", add ? "/v1/secrets/bypass" : "/v1/secrets/bypass/remove",
+                         proto::to_json(b), kTimeout),
+        scope);
+  std::string who = scope.empty() ? "every sandbox" : "sandbox '" + scope + "'";
+  if (add)
+    con_.out << "TLS to " << rest[0] << " from " << who
+             << " is now relayed without interception: no credential is added to its requests "
+                "(for clients that pin certificates). Undo with 'sbx secret bypass rm "
+             << (scope.empty() ? "-g" : scope) << " " << rest[0] << "'.\n";
+  else
+    con_.out << "Removed the bypass of " << rest[0] << " for " << who << "\n";
+  return 0;
+}
+
+int Commands::secret_bypass_ls(bool json) {
+  auto r = check(daemon().request("GET", "/v1/secrets/bypass", "", kTimeout));
+  auto list = proto::parse_secret_bypass_list(r.body);
+  if (!list) throw Failure{"the daemon's answer: " + list.error().message};
+  if (json) {
+    con_.out << proto::dump_json(nlohmann::json::parse(proto::to_json(*list)), 2) << "\n";
+    return 0;
+  }
+  if (list->empty()) {
+    con_.out << "No bypasses: TLS to every host with a secret is intercepted.\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows{{"SCOPE", "HOST"}};
+  for (const auto& b : *list) rows.push_back({b.scope.empty() ? "(global)" : b.scope, b.host});
+  con_.out << format_table(rows);
+  return 0;
+}
+
 void add_secret_commands(CLI::App& app, Commands& cmds, std::function<int()>& action) {
   auto* secret = app.add_subcommand(
       "secret", "Credentials kept on the host and added to requests for their services");
@@ -190,6 +227,33 @@ void add_secret_commands(CLI::App& app, Commands& cmds, std::function<int()>& ac
   rm->callback([&, rm_global, rm_args] {
     action = [&, rm_global, rm_args] { return cmds.secret_rm(*rm_global, *rm_args); };
   });
+
+  auto* bypass = secret->add_subcommand(
+      "bypass", "Hosts relayed without TLS interception (for clients that pin certificates)");
+  bypass->require_subcommand(1);
+  bypass->footer(
+      "A bypassed host is never decrypted, so no credential is added to its requests:\n"
+      "the client must hold its own key.");
+  auto by_global = std::make_shared<bool>(false);
+  auto by_args = std::make_shared<std::vector<std::string>>();
+  for (bool add : {true, false}) {
+    auto* sub = bypass->add_subcommand(add ? "add" : "rm",
+                                       add ? "Relay HOST opaquely" : "Intercept HOST again");
+    sub->add_flag("-g,--global", *by_global, "For every sandbox");
+    sub->add_option("args", *by_args, "[SANDBOX] HOST")->required();
+    sub->footer(add ? "Example:\n  sbx secret bypass add -g api.github.com"
+                    : "Example:\n  sbx secret bypass rm -g api.github.com");
+    sub->callback([&, add, by_global, by_args] {
+      action = [&, add, by_global, by_args] {
+        return cmds.secret_bypass(add, *by_global, *by_args);
+      };
+    });
+  }
+  auto by_json = std::make_shared<bool>(false);
+  auto* by_ls = bypass->add_subcommand("ls", "List bypassed hosts");
+  by_ls->add_flag("--json", *by_json, "Print JSON");
+  by_ls->callback(
+      [&, by_json] { action = [&, by_json] { return cmds.secret_bypass_ls(*by_json); }; });
 }
 
 }  // namespace sbx::cli

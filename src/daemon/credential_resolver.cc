@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 extern char** environ;
 
 namespace sbx::daemon {
@@ -14,14 +16,17 @@ using net::CredentialFormat;
 // a bearer token, as Claude Code sends CLAUDE_CODE_OAUTH_TOKEN.
 bool is_anthropic_oauth(const std::string& v) { return v.rfind("sk-ant-oat", 0) == 0; }
 
-// The stored secret for (sandbox, service): the sandbox's, else the global one.
+// The stored secret for (sandbox, service): the sandbox's, else the global
+// one unless the sandbox existed before it was set.
 const StoredSecret* stored(const std::vector<StoredSecret>& all, const std::string& sandbox,
                            const std::string& service, bool custom) {
   const StoredSecret* global = nullptr;
   for (const auto& s : all) {
     if (s.service != service || s.custom != custom) continue;
     if (!sandbox.empty() && s.scope == sandbox) return &s;
-    if (s.scope.empty()) global = &s;
+    if (s.scope.empty() &&
+        std::find(s.not_for.begin(), s.not_for.end(), sandbox) == s.not_for.end())
+      global = &s;
   }
   return global;
 }
@@ -107,6 +112,12 @@ std::vector<net::CredentialRule> CredentialResolver::rules_for(const std::string
         rules.push_back({s.service, s.header, CredentialFormat::kRaw, s.placeholder, s.value});
   }
   return rules;
+}
+
+bool CredentialResolver::bypassed(const std::string& sandbox, const std::string& host) const {
+  for (const auto& b : store_.bypasses())
+    if (b.host == host && (b.scope.empty() || b.scope == sandbox)) return true;
+  return false;
 }
 
 std::vector<std::string> CredentialResolver::guest_env(const std::string& sandbox) const {

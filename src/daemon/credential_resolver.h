@@ -56,6 +56,8 @@ class CredentialResolver : public net::CredentialSource {
 
   std::vector<net::CredentialRule> rules_for(const std::string& sandbox,
                                              const std::string& host) const override;
+  /// True when a bypass for `host` is stored globally or for `sandbox`.
+  bool bypassed(const std::string& sandbox, const std::string& host) const override;
   /// "VAR=proxy-managed" (or VAR=placeholder for custom services) for every
   /// variable whose service has a credential for `sandbox`.
   std::vector<std::string> guest_env(const std::string& sandbox) const;

@@ -1,12 +1,12 @@
 // sandboxd: the per-user daemon behind `sbx`. Usually started by the CLI;
 // run it by hand with --log-file - to watch it in the foreground.
-#include <algorithm>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <thread>
 
@@ -16,12 +16,13 @@
 #include "daemon/api_server.h"
 #include "daemon/credential_resolver.h"
 #include "daemon/egress_ca_provisioner.h"
-#include "daemon/guest_provisioner.h"
-#include "daemon/secret_routes.h"
-#include "daemon/secret_store.h"
 #include "daemon/egress_service.h"
+#include "daemon/environment_trim.h"
+#include "daemon/guest_provisioner.h"
 #include "daemon/kit_catalog.h"
 #include "daemon/sandbox_manager.h"
+#include "daemon/secret_routes.h"
+#include "daemon/secret_store.h"
 #include "daemon/store.h"
 #include "daemon/template_service.h"
 #include "daemon/vm_launcher.h"
@@ -33,6 +34,10 @@
 using namespace sbx;
 
 int main(int argc, char** argv) {
+  // The keys the credential resolver honours are read now; then everything
+  // children (QEMU, virtiofsd, apt) need not see goes, before any thread.
+  auto host_env = daemon::CredentialResolver::process_env();
+  const std::vector<std::string> dropped_env = daemon::trim_environment();
   CLI::App app{"sandboxd: runs sbx sandboxes (one microVM each) for the current user.\n"
                "The sbx CLI starts it on demand; you rarely run it yourself."};
   std::string log_file;
@@ -121,7 +126,13 @@ int main(int argc, char** argv) {
   if (!ca) return fail(ca.error());
   auto interceptor = net::TlsInterceptor::create(**ca);
   if (!interceptor) return fail(interceptor.error());
-  daemon::CredentialResolver credentials(**secrets, daemon::CredentialResolver::process_env());
+  daemon::CredentialResolver credentials(**secrets, host_env);
+  host_env.clear();
+  if (!dropped_env.empty()) {
+    std::string names;
+    for (const auto& n : dropped_env) names += (names.empty() ? "" : " ") + n;
+    log.info("environment: not passed to sandboxes' processes: " + names);
+  }
   net::EgressOptions intercept;
   intercept.credentials = &credentials;
   intercept.interceptor = interceptor->get();

@@ -34,6 +34,9 @@ void SecretRoutes::install(ApiRouter& r) {
   r.add("POST", "/v1/secrets", reply(&SecretRoutes::set));
   r.add("POST", "/v1/secrets/remove", reply(&SecretRoutes::remove));
   r.add("POST", "/v1/secrets/reset", reply(&SecretRoutes::reset));
+  r.add("GET", "/v1/secrets/bypass", reply(&SecretRoutes::bypass_list));
+  r.add("POST", "/v1/secrets/bypass", reply(&SecretRoutes::bypass_add));
+  r.add("POST", "/v1/secrets/bypass/remove", reply(&SecretRoutes::bypass_remove));
 }
 
 Result<ApiReply> SecretRoutes::list(const ApiRequest&) {
@@ -79,6 +82,13 @@ Result<ApiReply> SecretRoutes::set(const ApiRequest& req) {
   StoredSecret s;
   s.scope = in->scope;
   s.value = in->value;
+  if (s.scope.empty()) {
+    // A global secret is for sandboxes created from now on (the store keeps
+    // this list when the secret is only replaced).
+    auto existing = manager_.list();
+    if (!existing) return existing.error().wrap("secret");
+    for (const auto& sb : *existing) s.not_for.push_back(sb.name);
+  }
   if (!in->custom) {
     if (!find_builtin_service(in->service)) {
       std::string names;
@@ -120,6 +130,37 @@ Result<ApiReply> SecretRoutes::remove(const ApiRequest& req) {
     return err(kBadRequest, "secret remove: want {\"scope\": ..., \"service\": ...}");
   std::string scope = j.value("scope", "");
   if (auto r = store_.remove(scope, j["service"].get<std::string>()); !r) return r.error();
+  return ApiReply{200, "{}"};
+}
+
+Result<ApiReply> SecretRoutes::bypass_list(const ApiRequest&) {
+  std::vector<proto::SecretBypass> out;
+  for (const auto& b : store_.bypasses()) out.push_back({b.scope, b.host});
+  return ApiReply{200, proto::to_json(out)};
+}
+
+Result<proto::SecretBypass> SecretRoutes::bypass_of(const ApiRequest& req) {
+  auto in = proto::parse_secret_bypass(req.body);
+  if (!in) return in.error();
+  auto host = net::normalize_host(in->host);
+  if (!host) return err(kBadRequest, "bypass host '" + in->host + "': " + host.error().message);
+  in->host = *host;
+  return in;
+}
+
+Result<ApiReply> SecretRoutes::bypass_add(const ApiRequest& req) {
+  auto in = bypass_of(req);
+  if (!in) return in.error();
+  if (!in->scope.empty())
+    if (auto s = manager_.get(in->scope); !s) return s.error();
+  if (auto r = store_.add_bypass(in->scope, in->host); !r) return r.error();
+  return ApiReply{201, "{}"};
+}
+
+Result<ApiReply> SecretRoutes::bypass_remove(const ApiRequest& req) {
+  auto in = bypass_of(req);
+  if (!in) return in.error();
+  if (auto r = store_.remove_bypass(in->scope, in->host); !r) return r.error();
   return ApiReply{200, "{}"};
 }
 

@@ -7,6 +7,7 @@
 #include "daemon/credential_resolver.h"
 #include "daemon/sandbox_manager.h"
 #include "daemon/secret_store.h"
+#include "proto/secret_api.h"
 
 namespace sbx::daemon {
 
@@ -27,6 +28,14 @@ class SecretRoutes {
   Result<ApiReply> remove(const ApiRequest& req);
   /// POST /v1/secrets/reset: removes every stored secret.
   Result<ApiReply> reset(const ApiRequest& req);
+  /// GET /v1/secrets/bypass: [{"scope", "host"}].
+  Result<ApiReply> bypass_list(const ApiRequest& req);
+  /// POST /v1/secrets/bypass: {"scope", "host"}; the sandbox must exist.
+  Result<ApiReply> bypass_add(const ApiRequest& req);
+  /// POST /v1/secrets/bypass/remove: {"scope", "host"}; 404 if none.
+  Result<ApiReply> bypass_remove(const ApiRequest& req);
+  /// The request's bypass, its host normalised; 400 if it is not a host name.
+  static Result<proto::SecretBypass> bypass_of(const ApiRequest& req);
 
   SandboxManager& manager_;
   SecretStore& store_;

@@ -44,6 +44,7 @@ json to_json(const StoredSecret& s) {
     j["header"] = s.header;
     j["placeholder"] = s.placeholder;
   }
+  if (!s.not_for.empty()) j["not_for"] = s.not_for;
   return j;
 }
 
@@ -88,9 +89,15 @@ Result<std::unique_ptr<SecretStore>> SecretStore::open(const std::string& dir) {
         s.header = e.value("header", "");
         s.placeholder = e.value("placeholder", "");
       }
+      s.not_for = e.value("not_for", std::vector<std::string>{});
       if (s.service.empty() || !validate_secret_value(s.value)) continue;
       store->secrets_.push_back(std::move(s));
     }
+    if (j.contains("bypass") && j["bypass"].is_array())
+      for (const auto& e : j["bypass"]) {
+        BypassHost b{e.value("scope", ""), e.value("host", "")};
+        if (!b.host.empty()) store->bypass_.push_back(std::move(b));
+      }
   } catch (const json::exception&) {
     return err("the secrets file " + file +
                " is damaged; fix or remove it (then set your secrets again)");
@@ -101,7 +108,9 @@ Result<std::unique_ptr<SecretStore>> SecretStore::open(const std::string& dir) {
 Result<void> SecretStore::save_locked() {
   json arr = json::array();
   for (const auto& s : secrets_) arr.push_back(to_json(s));
-  std::string text = json{{"version", 1}, {"secrets", arr}}.dump(2) + "\n";
+  json bypass = json::array();
+  for (const auto& b : bypass_) bypass.push_back({{"scope", b.scope}, {"host", b.host}});
+  std::string text = json{{"version", 1}, {"secrets", arr}, {"bypass", bypass}}.dump(2) + "\n";
   auto w = write_file_atomic(path(), text, 0600);
   if (!w) return w.error().wrap("save secrets");
   ::chmod(path().c_str(), 0600);
@@ -114,6 +123,7 @@ Result<void> SecretStore::set(StoredSecret s) {
   bool replaced = false;
   for (auto& e : secrets_)
     if (e.scope == s.scope && e.service == s.service) {
+      s.not_for = e.not_for;  // a rotated key reaches the sandboxes that had it
       e = s;
       replaced = true;
     }
@@ -134,16 +144,40 @@ Result<void> SecretStore::remove(const std::string& scope, const std::string& se
 
 Result<void> SecretStore::forget_sandbox(const std::string& sandbox) {
   std::lock_guard l(mu_);
-  auto before = secrets_.size();
-  std::erase_if(secrets_, [&](const StoredSecret& e) { return e.scope == sandbox; });
-  if (secrets_.size() == before) return {};
+  bool changed = std::erase_if(secrets_, [&](const StoredSecret& e) { return e.scope == sandbox; });
+  changed |= std::erase_if(bypass_, [&](const BypassHost& b) { return b.scope == sandbox; }) > 0;
+  for (auto& s : secrets_) changed |= std::erase(s.not_for, sandbox) > 0;
+  if (!changed) return {};
   return save_locked();
 }
 
 Result<void> SecretStore::clear() {
   std::lock_guard l(mu_);
   secrets_.clear();
+  bypass_.clear();
   return save_locked();
+}
+
+Result<void> SecretStore::add_bypass(const std::string& scope, const std::string& host) {
+  std::lock_guard l(mu_);
+  for (const auto& b : bypass_)
+    if (b.scope == scope && b.host == host) return {};
+  bypass_.push_back({scope, host});
+  return save_locked();
+}
+
+Result<void> SecretStore::remove_bypass(const std::string& scope, const std::string& host) {
+  std::lock_guard l(mu_);
+  if (std::erase_if(bypass_,
+                    [&](const BypassHost& b) { return b.scope == scope && b.host == host; }) == 0)
+    return err(404, "no " + std::string(scope.empty() ? "global" : "sandbox '" + scope + "'") +
+                        " bypass for '" + host + "'; see 'sbx secret bypass ls'");
+  return save_locked();
+}
+
+std::vector<BypassHost> SecretStore::bypasses() const {
+  std::lock_guard l(mu_);
+  return bypass_;
 }
 
 std::vector<StoredSecret> SecretStore::all() const {

@@ -35,7 +35,19 @@ class CredentialSource {
   /// punycode, no trailing dot). Empty: relay the connection untouched.
   virtual std::vector<CredentialRule> rules_for(const std::string& sandbox,
                                                 const std::string& host) const = 0;
+  /// Whether `sandbox`'s TLS to `host` must be relayed opaquely even when it
+  /// has rules (`sbx secret bypass`: clients that pin certificates). Such a
+  /// connection carries no injected credential.
+  virtual bool bypassed(const std::string& sandbox, const std::string& host) const {
+    (void)sandbox;
+    (void)host;
+    return false;
+  }
 };
+
+/// What the network log's rule says after the decision for a bypassed connection.
+inline constexpr const char* kBypassNote =
+    " (bypassed: relayed without TLS interception, no credential injected)";
 
 /// The value a guest's environment variable holds for a proxy-managed key.
 inline constexpr const char* kProxyManagedSentinel = "proxy-managed";

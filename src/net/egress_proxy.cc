@@ -199,6 +199,17 @@ ConnectionSummary EgressProxy::serve(ClientStream& client, const ConnectionInfo&
     }
     return s;
   }
+  // A host with credential rules is served inside TLS, unless the user
+  // exempted it (a client that pins certificates); everything else is
+  // relayed as opaque bytes.
+  bool tls = req.connect || (info.kind == ConnectionKind::kTransparent && req.method == "TLS");
+  std::vector<CredentialRule> rules;
+  if (tls && opts_.credentials && !req.host.empty() && !parse_ip(s.host)) {
+    if (opts_.credentials->bypassed(info.sandbox, s.host))
+      e.rule += kBypassNote;
+    else if (opts_.interceptor)
+      rules = opts_.credentials->rules_for(info.sandbox, s.host);
+  }
   if (log_) s.log_id = log_->record(e);
   if (req.connect) {
     if (auto w = client.write("HTTP/1.1 200 Connection Established\r\n\r\n"); !w) {
@@ -207,15 +218,9 @@ ConnectionSummary EgressProxy::serve(ClientStream& client, const ConnectionInfo&
       return s;
     }
   }
-  // A host with credential rules is served inside TLS; everything else is
-  // relayed as opaque bytes.
-  bool tls = req.connect || (info.kind == ConnectionKind::kTransparent && req.method == "TLS");
-  if (tls && opts_.interceptor && opts_.credentials && !req.host.empty() && !parse_ip(s.host)) {
-    auto rules = opts_.credentials->rules_for(info.sandbox, s.host);
-    if (!rules.empty()) {
-      intercept(client, info, req, std::move(*upstream), std::move(rules), s);
-      return s;
-    }
+  if (!rules.empty()) {
+    intercept(client, info, req, std::move(*upstream), std::move(rules), s);
+    return s;
   }
   FdStream up(std::move(*upstream));
   if (!req.upstream_prefix.empty()) {

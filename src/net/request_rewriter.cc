@@ -197,11 +197,14 @@ Result<std::string> RequestRewriter::feed(std::string_view in, std::vector<Reque
       continue;
     }
     // Line-based states: chunk-size line, CRLF after data, trailers.
+    // The bound holds however the guest segments its bytes: a line that
+    // came whole is measured too, and a pending '\r' may still end one.
     size_t eol = rest.find("\r\n");
     if (eol == std::string_view::npos) {
-      if (rest.size() > kMaxChunkLine) return refuse(400, "chunk framing line too long");
+      if (rest.size() > kMaxChunkLine + 1) return refuse(400, "chunk framing line too long");
       break;
     }
+    if (eol > kMaxChunkLine) return refuse(400, "chunk framing line too long");
     std::string_view line = rest.substr(0, eol);
     out.append(rest.substr(0, eol + 2));
     pos += eol + 2;

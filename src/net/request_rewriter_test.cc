@@ -152,5 +152,25 @@ TEST(RequestRewriter, BoundsFramingLines) {
   EXPECT_FALSE(rw.feed(std::string(RequestRewriter::kMaxChunkLine + 10, 'a'), s).ok());
 }
 
+// The guest segments its bytes as it likes: a too-long trailer line that
+// arrives whole is refused as one that arrives in pieces is (the fuzz
+// target fuzz_request_rewriter checks this in general).
+TEST(RequestRewriter, FramingLineBoundHoldsWhateverTheSegmentation) {
+  std::string head =
+      "POST / HTTP/1.1\r\nHost: api.anthropic.com\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n";
+  for (size_t len : {RequestRewriter::kMaxChunkLine, RequestRewriter::kMaxChunkLine + 1}) {
+    std::string in = head + "X-T: " + std::string(len - 5, 'a') + "\r\n\r\n";
+    RequestRewriter whole("api.anthropic.com", 443, {anthropic_key()});
+    RequestRewriter split("api.anthropic.com", 443, {anthropic_key()});
+    std::vector<RequestSeen> s;
+    bool whole_ok = whole.feed(in, s).ok();
+    bool split_ok = true;
+    for (size_t at = 0; at < in.size() && split_ok; at += 7)
+      split_ok = split.feed(in.substr(at, 7), s).ok();
+    EXPECT_EQ(whole_ok, split_ok) << len;
+    EXPECT_EQ(whole_ok, len <= RequestRewriter::kMaxChunkLine) << len;
+  }
+}
+
 }  // namespace
 }  // namespace sbx::net

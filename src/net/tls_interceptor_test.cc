@@ -10,6 +10,7 @@
 #include <csignal>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "base/files.h"
@@ -101,6 +102,10 @@ class FixedCredentials : public CredentialSource {
       return {CredentialRule{"anthropic", "x-api-key", CredentialFormat::kRaw, "", kKey}};
     return {};
   }
+  bool bypassed(const std::string& sandbox, const std::string& host) const override {
+    return sandbox == "s1" && bypass.count(host) > 0;
+  }
+  std::set<std::string> bypass;  ///< hosts exempted, as `sbx secret bypass add s1 HOST`
 };
 
 class InterceptTest : public ::testing::Test {
@@ -246,6 +251,26 @@ TEST_F(InterceptTest, LookAlikeAndOtherHostsAreNotInterceptedAndGetNoKey) {
     EXPECT_NE(h.find("x-api-key: proxy-managed"), std::string::npos) << h;
   }
   EXPECT_EQ(sbx_ca_->minted(), 0u);
+}
+
+TEST_F(InterceptTest, BypassedHostIsRelayedOpaquelyWithoutTheKeyAndMarkedInTheLog) {
+  creds_.bypass.insert("api.anthropic.com");
+  bool ok = false;
+  // Opaque: the guest sees the upstream's own chain, as a pinning client needs.
+  auto g = open("api.anthropic.com", "api.anthropic.com", *public_ca_, &ok);
+  ASSERT_TRUE(ok) << g->connect_reply;
+  std::string resp = request(
+      *g, "GET /v1/models HTTP/1.1\r\nHost: api.anthropic.com\r\nx-api-key: proxy-managed\r\n\r\n");
+  EXPECT_NE(resp.find("200 OK"), std::string::npos) << resp;
+  g.reset();
+  auto heads = upstream_->heads();
+  ASSERT_EQ(heads.size(), 1u);
+  EXPECT_NE(heads[0].find("x-api-key: proxy-managed"), std::string::npos) << heads[0];
+  EXPECT_EQ(heads[0].find(kKey), std::string::npos) << heads[0];
+  EXPECT_EQ(sbx_ca_->minted(), 0u);
+  std::string log = log_text();
+  EXPECT_NE(log.find("bypassed: relayed without TLS interception"), std::string::npos) << log;
+  EXPECT_EQ(log.find("intercepted"), std::string::npos) << log;
 }
 
 TEST_F(InterceptTest, DomainFrontingIsRefused) {

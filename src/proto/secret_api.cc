@@ -90,4 +90,48 @@ Result<SecretSetRequest> parse_secret_set_request(std::string_view text) {
   return r;
 }
 
+namespace {
+
+json bypass_json(const SecretBypass& b) { return json{{"scope", b.scope}, {"host", b.host}}; }
+
+Result<SecretBypass> bypass_of(const json& j) {
+  if (!j.is_object()) return err(400, "secret bypass: not an object");
+  SecretBypass b;
+  if (auto r = first({json_field(j, "scope", b.scope), json_required(j, "host", b.host)}); !r) {
+    Error e = r.error().wrap("secret bypass");
+    e.code = 400;
+    return e;
+  }
+  return b;
+}
+
+}  // namespace
+
+std::string to_json(const SecretBypass& b) { return dump_json(bypass_json(b)); }
+
+Result<SecretBypass> parse_secret_bypass(std::string_view text) {
+  auto j = object_of(text, "secret bypass");
+  if (!j) return j.error();
+  return bypass_of(*j);
+}
+
+std::string to_json(const std::vector<SecretBypass>& list) {
+  json arr = json::array();
+  for (const auto& b : list) arr.push_back(bypass_json(b));
+  return dump_json(arr);
+}
+
+Result<std::vector<SecretBypass>> parse_secret_bypass_list(std::string_view text) {
+  auto j = object_of(text, "secret bypass list");
+  if (!j) return j.error();
+  if (!j->is_array()) return err("secret bypass list: not an array");
+  std::vector<SecretBypass> out;
+  for (const auto& e : *j) {
+    auto b = bypass_of(e);
+    if (!b) return b.error();
+    out.push_back(std::move(*b));
+  }
+  return out;
+}
+
 }  // namespace sbx::proto

@@ -37,4 +37,17 @@ struct SecretSetRequest {
 std::string to_json(const SecretSetRequest& r);
 Result<SecretSetRequest> parse_secret_set_request(std::string_view json);
 
+/// A host whose TLS is relayed without interception, so no credential is
+/// injected (`sbx secret bypass`): for clients that pin certificates.
+struct SecretBypass {
+  std::string scope;  ///< "" global, else the sandbox
+  std::string host;
+};
+/// POST /v1/secrets/bypass and /v1/secrets/bypass/remove.
+std::string to_json(const SecretBypass& b);
+Result<SecretBypass> parse_secret_bypass(std::string_view json);
+/// GET /v1/secrets/bypass.
+std::string to_json(const std::vector<SecretBypass>& list);
+Result<std::vector<SecretBypass>> parse_secret_bypass_list(std::string_view json);
+
 }  // namespace sbx::proto
