@@ -102,8 +102,11 @@ proto::SandboxInfo SandboxManager::to_info(const SandboxRecord& rec) const {
 }
 
 Result<proto::SandboxInfo> SandboxManager::create(const proto::CreateRequest& in,
-                                                  const ProgressFn& progress) {
-  auto valid = validate_create_request(in, host_, cfg_.docker_bytes, agents_);
+                                                  const ProgressFn& progress,
+                                                  const CreateHooks& hooks) {
+  std::vector<std::string> agents = agents_;
+  if (!hooks.extra_agent.empty()) agents.push_back(hooks.extra_agent);
+  auto valid = validate_create_request(in, host_, cfg_.docker_bytes, agents);
   if (!valid) return valid.error();
   const proto::CreateRequest& req = *valid;
 
@@ -146,6 +149,8 @@ Result<proto::SandboxInfo> SandboxManager::create(const proto::CreateRequest& in
     (void)remove(rec.name, /*force=*/true);
     return e;
   };
+  if (hooks.inserted)
+    if (auto r = hooks.inserted(rec.name); !r) return undo(r.error());
   {
     auto m = lock_for(rec.name);
     std::lock_guard l(*m);

@@ -39,10 +39,20 @@ class SandboxManager {
 
   /// Stage lines of work the caller waits for (template builds).
   using ProgressFn = std::function<void(const std::string&)>;
+  /// What a create does besides the request (TemplateService's part).
+  struct CreateHooks {
+    /// An agent accepted besides set_agents(): a user's kit's name.
+    std::string extra_agent;
+    /// Called with the new sandbox's name once its record exists, before it
+    /// starts (it keeps the sandbox's kit and policy rules); an error
+    /// undoes the creation.
+    std::function<Result<void>(const std::string& name)> inserted;
+  };
   /// Creates (and, unless req.start is false, starts) a sandbox; build
   /// stages go to `progress`.
   Result<proto::SandboxInfo> create(const proto::CreateRequest& req,
-                                    const ProgressFn& progress = nullptr);
+                                    const ProgressFn& progress = nullptr,
+                                    const CreateHooks& hooks = {});
   Result<std::vector<proto::SandboxInfo>> list();
   Result<proto::SandboxInfo> get(const std::string& name);
   Result<proto::SandboxInfo> start(const std::string& name);
