@@ -8,6 +8,7 @@
 
 #include "base/files.h"
 #include "daemon/port_publisher.h"
+#include "daemon/sandbox_paths.h"
 #include "daemon/vm_launcher.h"
 #include "image/template_cache.h"
 
@@ -166,6 +167,13 @@ Result<proto::SandboxInfo> SandboxManager::create(const proto::CreateRequest& in
       if (auto link = link_of(rec.name)) on_created_(*s, req, link, progress);
     return *s;
   }
+  // Provisioned at its first start instead (its kit is kept elsewhere).
+  proto::CreateRequest pending = req;
+  pending.kit.reset();
+  if (auto r = write_file_atomic(SandboxPaths(cfg_.paths, rec.name).pending_provision,
+                                 proto::to_json(pending), 0600);
+      !r)
+    return undo(r.error().wrap("create sandbox '" + rec.name + "'"));
   return to_info(rec);
 }
 
@@ -262,6 +270,22 @@ Result<proto::SandboxInfo> SandboxManager::start(const std::string& name) {
   return to_info(*rec);
 }
 
+void SandboxManager::provision_pending_locked(const SandboxRecord& rec) {
+  std::string path = SandboxPaths(cfg_.paths, rec.name).pending_provision;
+  if (!on_created_ || !path_exists(path)) return;
+  auto text = read_file(path);
+  auto req = text ? proto::parse_create_request(*text) : Result<proto::CreateRequest>(text.error());
+  // Once only, whatever happens: a guest that cannot be provisioned is
+  // warned about, never retried at every start.
+  (void)::unlink(path.c_str());
+  if (!req) {
+    log_.warn("sandbox " + rec.name + ": pending provisioning: " + req.error().message);
+    return;
+  }
+  if (auto run = running(rec.name); run && run->link)
+    on_created_(to_info(rec), *req, run->link, nullptr);
+}
+
 Result<void> SandboxManager::start_locked(SandboxRecord& rec) {
   if (!is_directory(rec.workspace))
     return err(kBadRequest, "workspace '" + rec.workspace +
@@ -287,6 +311,7 @@ Result<void> SandboxManager::start_locked(SandboxRecord& rec) {
   }
   mark_running_locked(rec, std::move(*guest));
   log_.info("sandbox " + rec.name + " is running (qemu pid " + std::to_string(rec.qemu_pid) + ")");
+  provision_pending_locked(rec);
   return ok();
 }
 

@@ -90,9 +90,10 @@ class SandboxManager {
   /// Fills in what the daemon knows about a sandbox's agent (its entry
   /// command and environment) in every SandboxInfo. Set before use.
   void set_info_decorator(std::function<void(proto::SandboxInfo&)> f) { decorate_ = std::move(f); }
-  /// Called once a new sandbox first runs, with its link, before create
-  /// answers: writes into the guest what the host hands it (CAs, kit
-  /// files). Set before use.
+  /// Called once a new sandbox first runs, with its link: before create
+  /// answers, or at the first start of one created without starting.
+  /// Writes into the guest what the host hands it (CAs, kit files,
+  /// host_config). Set before use.
   using CreatedFn = std::function<void(const proto::SandboxInfo&, const proto::CreateRequest&,
                                        const std::shared_ptr<AgentLink>&, const ProgressFn&)>;
   void set_on_created(CreatedFn f) { on_created_ = std::move(f); }
@@ -146,6 +147,9 @@ class SandboxManager {
   /// Binds the stored ports of a running sandbox (failures are logged and
   /// reported in its error text; the sandbox keeps running).
   void open_ports_locked(SandboxRecord& rec, Running& run);
+  /// For a sandbox created without starting: runs on_created once, at its
+  /// first start, from the request kept in its directory.
+  void provision_pending_locked(const SandboxRecord& rec);
   /// Registers a guest whose agent answered, opens its ports, saves "running".
   void mark_running_locked(SandboxRecord& rec, LiveGuest guest);
   Result<proto::PortMapping> publish_locked(SandboxRecord& rec, proto::PortMapping m);

@@ -151,5 +151,25 @@ TEST_F(UserKitCreateTest, AFailedCreateKeepsNoCopy) {
   EXPECT_EQ(*names, std::vector<std::string>{"mine-ws"});
 }
 
+TEST_F(UserKitCreateTest, ASandboxCreatedWithoutStartingIsProvisionedAtItsFirstStart) {
+  std::vector<std::pair<std::string, bool>> calls;  // sandbox, host_config
+  mgr_->set_on_created([&](const proto::SandboxInfo& s, const proto::CreateRequest& req,
+                           const std::shared_ptr<AgentLink>& link, const auto&) {
+    EXPECT_TRUE(link);
+    calls.emplace_back(s.name, req.host_config);
+  });
+  auto r = request(kKit);
+  r.host_config = false;
+  ASSERT_TRUE(templates_->create_sandbox(r, nullptr));
+  EXPECT_TRUE(calls.empty());
+  ASSERT_TRUE(mgr_->start("mine-ws"));
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0], (std::pair<std::string, bool>{"mine-ws", false}));
+  // Once only.
+  ASSERT_TRUE(mgr_->stop("mine-ws"));
+  ASSERT_TRUE(mgr_->start("mine-ws"));
+  EXPECT_EQ(calls.size(), 1u);
+}
+
 }  // namespace
 }  // namespace sbx::daemon
