@@ -247,17 +247,25 @@ TEST_F(AppTest, CreatePrintsTheTranscriptShape) {
   EXPECT_EQ(req->workspace, ws);
 }
 
-TEST_F(AppTest, CreateWithAKitSendsItsDirectoryAndHostConfigChoice) {
+TEST_F(AppTest, CreateWithAKitSendsItsBytesAndHostConfigChoice) {
   std::string kit = dir->path() + "/my-kit";
-  ASSERT_TRUE(make_dirs(kit));
-  ASSERT_TRUE(write_file_atomic(kit + "/kit.yaml", "name: mine\nkind: agent\nentry: [tool]\n"));
+  ASSERT_TRUE(make_dirs(kit + "/files"));
+  std::string yaml =
+      "name: mine\nkind: agent\nentry: [tool]\n"
+      "files: [{path: ~/.tool.json, source: files/tool.json}]\n";
+  ASSERT_TRUE(write_file_atomic(kit + "/kit.yaml", yaml));
+  ASSERT_TRUE(write_file_atomic(kit + "/files/tool.json", "{\"a\": 1}\n"));
+  ASSERT_TRUE(write_file_atomic(kit + "/files/unused", "not sent\n"));
   ASSERT_TRUE(make_dirs(dir->path() + "/proj"));
   auto ws = *absolute_path(dir->path() + "/proj");
   ASSERT_EQ(run({"create", "--kit", kit, ws}), 0) << err.str();
   auto req = proto::parse_create_request(fake->requests().back().body);
   ASSERT_TRUE(req);
   EXPECT_EQ(req->agent, "mine");
-  EXPECT_EQ(req->kit_dir, *absolute_path(kit));
+  ASSERT_TRUE(req->kit);
+  EXPECT_EQ(req->kit->yaml, yaml);
+  EXPECT_EQ(req->kit->files,
+            (std::map<std::string, std::string>{{"files/tool.json", "{\"a\": 1}\n"}}));
   EXPECT_EQ(req->workspace, ws);
   EXPECT_TRUE(req->host_config);
   EXPECT_NE(out.str().find("mine-proj"), std::string::npos) << out.str();
@@ -268,7 +276,7 @@ TEST_F(AppTest, CreateWithAKitSendsItsDirectoryAndHostConfigChoice) {
   EXPECT_FALSE(req->host_config);
   ASSERT_EQ(run({"create", "-q", "--no-host-config", "shell", ws}), 0) << err.str();
   req = proto::parse_create_request(fake->requests().back().body);
-  EXPECT_EQ(req->kit_dir, "");
+  EXPECT_FALSE(req->kit);
   EXPECT_FALSE(req->host_config);
   EXPECT_EQ(run({"create", "--kit", kit, "other", ws}), kExitFailure);
   EXPECT_NE(err.str().find("with --kit the agent is the kit's, 'mine', not 'other'"),

@@ -89,7 +89,8 @@ proto::CreateRequest Commands::create_request(const std::string& agent, const st
   if (!o.kit_dir.empty()) {
     // A user's kit: read and checked here so its mistakes show at once,
     // with their file and line; the daemon reads it again to build it.
-    auto k = kit::load_kit_dir(o.kit_dir);
+    kit::KitSources bytes;
+    auto k = kit::load_kit_dir(o.kit_dir, &bytes);
     if (!k) throw Failure{"the kit in '" + o.kit_dir + "' is not valid:\n" + k.error().message};
     if (!agent.empty() && agent != k->name) {
       // `sbx create --kit ./k .`: the one positional is the workspace.
@@ -98,10 +99,10 @@ proto::CreateRequest Commands::create_request(const std::string& agent, const st
                       "'; leave AGENT out: sbx create --kit " + o.kit_dir + " " + path};
       ws_path = agent;
     }
-    auto dir = absolute_path(o.kit_dir);
-    if (!dir) throw Failure{dir.error().message};
+    // sandboxd gets the bytes checked here, not the path: it keeps its own
+    // copy, so later edits of the directory do not change this sandbox.
     req.agent = k->name;
-    req.kit_dir = *dir;
+    req.kit = proto::KitBundle{std::move(bytes.yaml), std::move(bytes.files)};
   } else {
     if (agent.empty())
       throw Failure{"missing AGENT: sbx create [OPTIONS] AGENT [PATH] (agents: " +

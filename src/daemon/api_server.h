@@ -26,8 +26,10 @@
 
 namespace sbx::daemon {
 
-/// Largest request body accepted; a larger one is answered 413.
-inline constexpr size_t kMaxRequestBody = 1 << 20;
+/// Largest request body accepted; a larger one is answered 413. A create
+/// request carrying a user's kit holds up to 64 KiB + 1 MiB of files as
+/// base64 (proto/kit_bundle.h), so 2 MiB.
+inline constexpr size_t kMaxRequestBody = 2 << 20;
 
 class ApiServer {
  public:

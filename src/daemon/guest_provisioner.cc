@@ -5,6 +5,8 @@
 #include "base/strings.h"
 #include "daemon/guest_command.h"
 #include "image/sha256.h"
+#include "image/tar_writer.h"
+#include "kit/host_config.h"
 
 namespace sbx::daemon {
 
@@ -24,11 +26,14 @@ std::string GuestProvisioner::install_script(const std::string& bundle_sha256) {
   // run: under TCG it took minutes. The bundle as it was is kept, so a
   // changed host bundle (or remove_cas) starts from it again.
   return std::string(R"SH(set -eu
-dir=)SH") + kGuestHostCaDir + R"SH(
-bundle=)SH" + kGuestCaBundle + R"SH(
+dir=)SH") +
+         kGuestHostCaDir + R"SH(
+bundle=)SH" +
+         kGuestCaBundle + R"SH(
 mark=/etc/sbx/host-ca.sha256
 orig=/etc/sbx/ca-bundle.orig
-want=)SH" + bundle_sha256 + R"SH(
+want=)SH" +
+         bundle_sha256 + R"SH(
 if [ -f "$mark" ] && [ "$(cat "$mark")" = "$want" ]; then cat >/dev/null; exit 0; fi
 mkdir -p /etc/sbx /etc/profile.d
 tmp=$(mktemp)
@@ -66,12 +71,12 @@ echo "sbx: $added host CA certificate(s) added"
 )SH";
 }
 
-Result<std::string> GuestProvisioner::run_root(AgentLink& link,
-                                               const std::vector<std::string>& argv,
-                                               const std::string& input) {
+Result<std::string> GuestProvisioner::run_as(AgentLink& link, const std::string& user,
+                                             const std::vector<std::string>& argv,
+                                             const std::string& input) {
   proto::ExecRequest req;
   req.argv = argv;
-  req.user = "root";
+  req.user = user;
   req.cwd = "/";
   auto ch = link.open_exec(req, 30s);
   if (!ch) return ch.error();
@@ -105,20 +110,43 @@ Result<void> GuestProvisioner::remove_cas(AgentLink& link) {
 Result<void> GuestProvisioner::write_files(AgentLink& link, const std::vector<kit::KitFile>& files,
                                            const std::string& user) {
   for (auto& f : files) {
-    // "~/" is the user's home, resolved in the guest; the path travels as
-    // an argument, never through the shell's parser.
+    // "~/" is the home of the user the script runs as, resolved in the
+    // guest; the path travels as an argument, never through the shell's
+    // parser.
+    bool in_home = f.path.rfind("~/", 0) == 0;
     std::string script =
-        "set -eu\nu=\"$1\"; p=\"$2\"; mode=\"$3\"\n"
-        "case \"$p\" in \"~/\"*) h=$(getent passwd \"$u\" | cut -d: -f6); p=\"$h/${p#\\~/}\";; "
-        "esac\n"
-        "mkdir -p \"$(dirname \"$p\")\"\ncat > \"$p\"\nchmod \"$mode\" \"$p\"\n"
-        "case \"$2\" in \"~/\"*) chown \"$u:\" \"$p\";; esac\n";
+        "set -eu\np=\"$1\"; mode=\"$2\"\n"
+        "case \"$p\" in \"~/\"*) h=$(getent passwd \"$(id -un)\" | cut -d: -f6); "
+        "p=\"$h/${p#\\~/}\";; esac\n"
+        "mkdir -p \"$(dirname \"$p\")\"\ncat > \"$p\"\nchmod \"$mode\" \"$p\"\n";
     char mode[8];
     std::snprintf(mode, sizeof mode, "%o", f.mode & 07777);
-    auto out = run_root(link, {"sh", "-c", script, "sh", user, f.path, mode}, f.content);
+    auto out =
+        run_as(link, in_home ? user : "root", {"sh", "-c", script, "sh", f.path, mode}, f.content);
     if (!out) return out.error().wrap("write kit file " + f.path + " in the guest");
   }
   return ok();
+}
+
+Result<size_t> GuestProvisioner::copy_host_config(
+    AgentLink& link, const std::vector<kit::HostConfig>& wanted, const std::string& host_home,
+    const std::string& user, const std::function<void(const std::string&)>& skipped,
+    const std::string& guest_home) {
+  auto sel = kit::select_host_config(wanted, host_home);
+  for (auto& s : sel.skipped)
+    if (skipped) skipped("~/" + s.path + " not copied: " + s.reason);
+  if (sel.files.empty()) return size_t{0};
+  // Paths are relative and checked by the selection; tar makes the missing
+  // directories (the user's, with the user's umask).
+  image::TarWriter tar;
+  for (auto& f : sel.files) tar.file(f.path, f.content, {f.mode & 0777, 0, 0});
+  std::string script =
+      "set -eu\nh=\"$1\"\n"
+      "if [ -z \"$h\" ]; then h=$(getent passwd \"$(id -un)\" | cut -d: -f6); fi\n"
+      "cd \"$h\"\ntar -x -f - --no-same-owner\n";
+  auto out = run_as(link, user, {"sh", "-c", script, "sh", guest_home}, tar.finish());
+  if (!out) return out.error().wrap("copy your agent settings (host_config) into the guest");
+  return sel.files.size();
 }
 
 }  // namespace sbx::daemon

@@ -45,8 +45,6 @@ std::vector<std::string> builtin_kit_names(bool test_kits) {
   return out;
 }
 
-namespace {
-
 // The build runs each install step with `sh -ec`; the whole script (bash,
 // pipefail) goes in as one step on a here-document.
 std::optional<kit::Kit> with_install_script(kit::Kit k) {
@@ -56,8 +54,6 @@ std::optional<kit::Kit> with_install_script(kit::Kit k) {
   k.install = {"bash <<'SBX_KIT_INSTALL'\n" + *script + "\nSBX_KIT_INSTALL"};
   return k;
 }
-
-}  // namespace
 
 KitLookup make_kit_lookup(std::shared_ptr<const kit::KitCatalog> catalog, bool test_kits) {
   return [catalog = std::move(catalog), test_kits](const std::string& name) {

@@ -25,6 +25,11 @@ std::optional<kit::Kit> builtin_kit(const std::string& name, bool test_kits);
 /// Their names, for "unknown agent" messages.
 std::vector<std::string> builtin_kit_names(bool test_kits);
 
+/// `k` as a build runs it: a kit that pins Node gets one install step that
+/// runs kit::install_script (Node from the npm registry, then the kit's own
+/// steps); nullopt for a pin install_script does not know.
+std::optional<kit::Kit> with_install_script(kit::Kit k);
+
 /// The lookup sandboxd uses: `catalog` (nullable) first, then builtin_kit().
 /// A kit that pins Node gets one install step that runs kit::install_script
 /// (Node from the npm registry, then the kit's own steps).

@@ -25,6 +25,7 @@
 #include "daemon/secret_store.h"
 #include "daemon/store.h"
 #include "daemon/template_service.h"
+#include "daemon/user_kits.h"
 #include "daemon/vm_launcher.h"
 #include "net/cert_authority.h"
 #include "net/tls_interceptor.h"
@@ -177,7 +178,11 @@ int main(int argc, char** argv) {
     return env;
   });
   manager.set_on_link_down([&](const std::string& name) { (*egress)->detach(name); });
+  // Users' kits (sbx create --kit DIR), one copy per sandbox made from one.
+  daemon::UserKits user_kits(paths->state + "/kits", log);
   manager.set_on_removed([&](const std::string& name) {
+    if (auto r = user_kits.remove(name); !r)
+      log.warn("kit of removed sandbox " + name + ": " + r.error().message);
     if (auto r = (*policy)->forget_sandbox(name); !r)
       log.warn("policy rules of removed sandbox " + name + ": " + r.error().message);
     if (auto r = (*secrets)->forget_sandbox(name); !r)
@@ -195,8 +200,14 @@ int main(int argc, char** argv) {
   }
   daemon::KitLookup kits = daemon::make_kit_lookup(catalog, test_kits);
   manager.set_agents(daemon::kit_names(catalog.get(), test_kits));
-  manager.set_info_decorator([&kits](proto::SandboxInfo& s) {
-    auto k = kits(s.agent);
+  // A sandbox's kit: its own copy of a user's kit, else the built-in one.
+  auto kit_of = [&](const std::string& sandbox,
+                    const std::string& agent) -> std::optional<kit::Kit> {
+    if (auto k = user_kits.find(sandbox)) return k;
+    return kits(agent);
+  };
+  manager.set_info_decorator([&](proto::SandboxInfo& s) {
+    auto k = kit_of(s.name, s.agent);
     if (!k || k->entry.empty()) return;
     s.entry = k->entry;
     s.entry_env = {daemon::kNodeExtraCaEnv};
@@ -214,11 +225,22 @@ int main(int argc, char** argv) {
       std::string bundle = provisioner.host_bundle();
       if (auto r = provisioner.install_cas(*link, bundle); !r) warn(r.error().message);
     }
-    if (auto k = kits(s.agent); k && !k->files.empty())
-      if (auto r = provisioner.write_files(*link, k->files, getuid() == 0 ? "root" : "agent"); !r)
-        warn(r.error().message);
+    auto k = kit_of(s.name, s.agent);
+    if (!k) return;
+    const std::string user = getuid() == 0 ? "root" : "agent";
+    if (!k->files.empty())
+      if (auto r = provisioner.write_files(*link, k->files, user); !r) warn(r.error().message);
+    // The user's own settings last, so they win over the kit's defaults.
+    if (req.host_config && !k->host_config.empty()) {
+      auto n = provisioner.copy_host_config(*link, k->host_config, home_dir(), user, warn);
+      if (!n)
+        warn(n.error().message);
+      else if (*n)
+        log.info("sandbox " + s.name + ": " + std::to_string(*n) + " host config file(s) copied");
+    }
   });
   daemon::TemplateService templates(cfg, manager, **policy, provisioner, kits, log);
+  templates.set_user_kits(&user_kits);
   manager.recover();
 
   std::unique_ptr<daemon::ApiServer> server;

@@ -9,6 +9,7 @@
 #include "base/files.h"
 #include "daemon/exec_defaults.h"
 #include "daemon/port_publisher.h"
+#include "daemon/sandbox_paths.h"
 #include "daemon/vm_launcher.h"
 #include "image/template_cache.h"
 #include "image/template_catalog.h"
@@ -109,8 +110,11 @@ proto::SandboxInfo SandboxManager::to_info(const SandboxRecord& rec) const {
 }
 
 Result<proto::SandboxInfo> SandboxManager::create(const proto::CreateRequest& in,
-                                                  const ProgressFn& progress) {
-  auto valid = validate_create_request(in, host_, cfg_.docker_bytes, agents_);
+                                                  const ProgressFn& progress,
+                                                  const CreateHooks& hooks) {
+  std::vector<std::string> agents = agents_;
+  if (!hooks.extra_agent.empty()) agents.push_back(hooks.extra_agent);
+  auto valid = validate_create_request(in, host_, cfg_.docker_bytes, agents);
   if (!valid) return valid.error();
   const proto::CreateRequest& req = *valid;
 
@@ -153,6 +157,8 @@ Result<proto::SandboxInfo> SandboxManager::create(const proto::CreateRequest& in
     (void)remove(rec.name, /*force=*/true);
     return e;
   };
+  if (hooks.inserted)
+    if (auto r = hooks.inserted(rec.name); !r) return undo(r.error());
   {
     auto m = lock_for(rec.name);
     std::lock_guard l(*m);
@@ -168,6 +174,13 @@ Result<proto::SandboxInfo> SandboxManager::create(const proto::CreateRequest& in
       if (auto link = link_of(rec.name)) on_created_(*s, req, link, progress);
     return *s;
   }
+  // Provisioned at its first start instead (its kit is kept elsewhere).
+  proto::CreateRequest pending = req;
+  pending.kit.reset();
+  if (auto r = write_file_atomic(SandboxPaths(cfg_.paths, rec.name).pending_provision,
+                                 proto::to_json(pending), 0600);
+      !r)
+    return undo(r.error().wrap("create sandbox '" + rec.name + "'"));
   return to_info(rec);
 }
 
@@ -265,6 +278,22 @@ Result<proto::SandboxInfo> SandboxManager::start(const std::string& name) {
   return to_info(*rec);
 }
 
+void SandboxManager::provision_pending_locked(const SandboxRecord& rec) {
+  std::string path = SandboxPaths(cfg_.paths, rec.name).pending_provision;
+  if (!on_created_ || !path_exists(path)) return;
+  auto text = read_file(path);
+  auto req = text ? proto::parse_create_request(*text) : Result<proto::CreateRequest>(text.error());
+  // Once only, whatever happens: a guest that cannot be provisioned is
+  // warned about, never retried at every start.
+  (void)::unlink(path.c_str());
+  if (!req) {
+    log_.warn("sandbox " + rec.name + ": pending provisioning: " + req.error().message);
+    return;
+  }
+  if (auto run = running(rec.name); run && run->link)
+    on_created_(to_info(rec), *req, run->link, nullptr);
+}
+
 Result<void> SandboxManager::start_locked(SandboxRecord& rec) {
   if (!is_directory(rec.workspace))
     return err(kBadRequest, "workspace '" + rec.workspace +
@@ -290,6 +319,7 @@ Result<void> SandboxManager::start_locked(SandboxRecord& rec) {
   }
   mark_running_locked(rec, std::move(*guest));
   log_.info("sandbox " + rec.name + " is running (qemu pid " + std::to_string(rec.qemu_pid) + ")");
+  provision_pending_locked(rec);
   return ok();
 }
 

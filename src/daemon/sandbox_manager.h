@@ -40,10 +40,20 @@ class SandboxManager {
 
   /// Stage lines of work the caller waits for (template builds).
   using ProgressFn = std::function<void(const std::string&)>;
+  /// What a create does besides the request (TemplateService's part).
+  struct CreateHooks {
+    /// An agent accepted besides set_agents(): a user's kit's name.
+    std::string extra_agent;
+    /// Called with the new sandbox's name once its record exists, before it
+    /// starts (it keeps the sandbox's kit and policy rules); an error
+    /// undoes the creation.
+    std::function<Result<void>(const std::string& name)> inserted;
+  };
   /// Creates (and, unless req.start is false, starts) a sandbox; build
   /// stages go to `progress`.
   Result<proto::SandboxInfo> create(const proto::CreateRequest& req,
-                                    const ProgressFn& progress = nullptr);
+                                    const ProgressFn& progress = nullptr,
+                                    const CreateHooks& hooks = {});
   Result<std::vector<proto::SandboxInfo>> list();
   Result<proto::SandboxInfo> get(const std::string& name);
   Result<proto::SandboxInfo> start(const std::string& name);
@@ -81,9 +91,10 @@ class SandboxManager {
   /// Fills in what the daemon knows about a sandbox's agent (its entry
   /// command and environment) in every SandboxInfo. Set before use.
   void set_info_decorator(std::function<void(proto::SandboxInfo&)> f) { decorate_ = std::move(f); }
-  /// Called once a new sandbox first runs, with its link, before create
-  /// answers: writes into the guest what the host hands it (CAs, kit
-  /// files). Set before use.
+  /// Called once a new sandbox first runs, with its link: before create
+  /// answers, or at the first start of one created without starting.
+  /// Writes into the guest what the host hands it (CAs, kit files,
+  /// host_config). Set before use.
   using CreatedFn = std::function<void(const proto::SandboxInfo&, const proto::CreateRequest&,
                                        const std::shared_ptr<AgentLink>&, const ProgressFn&)>;
   void set_on_created(CreatedFn f) { on_created_ = std::move(f); }
@@ -137,6 +148,9 @@ class SandboxManager {
   /// Binds the stored ports of a running sandbox (failures are logged and
   /// reported in its error text; the sandbox keeps running).
   void open_ports_locked(SandboxRecord& rec, Running& run);
+  /// For a sandbox created without starting: runs on_created once, at its
+  /// first start, from the request kept in its directory.
+  void provision_pending_locked(const SandboxRecord& rec);
   /// Registers a guest whose agent answered, opens its ports, saves "running".
   void mark_running_locked(SandboxRecord& rec, LiveGuest guest);
   Result<proto::PortMapping> publish_locked(SandboxRecord& rec, proto::PortMapping m);

@@ -7,6 +7,7 @@ SandboxPaths::SandboxPaths(const Paths& paths, const std::string& name)
       disk(dir + "/disk.qcow2"),
       docker_disk(dir + "/docker.img"),
       console_log(dir + "/console.log"),
+      pending_provision(dir + "/provision-pending.json"),
       runtime(paths.runtime + "/vms/" + name),
       agent_socket(runtime + "/agent.sock"),
       qmp_socket(runtime + "/qmp.sock"),

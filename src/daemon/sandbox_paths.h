@@ -17,6 +17,9 @@ struct SandboxPaths {
   std::string disk;         ///< qcow2 overlay on the template
   std::string docker_disk;  ///< the private dockerd's sparse volume
   std::string console_log;  ///< the guest console, truncated per boot
+  /// The create request of a sandbox created without starting, kept until
+  /// its first start provisions the guest (CAs, kit files, host_config).
+  std::string pending_provision;
   std::string runtime;      ///< per-boot: sockets and pid file
   std::string agent_socket;
   std::string qmp_socket;

@@ -405,24 +405,47 @@ Result<void> TemplateService::build_layer(const kit::Kit& kit, const std::string
 Result<proto::SandboxInfo> TemplateService::create_sandbox(proto::CreateRequest req,
                                                            const ProgressFn& progress) {
   if (req.agent.empty()) req.agent = "shell";
-  // Refused rather than ignored: a sandbox must never start as something
-  // other than the kit the user named.
-  if (!req.kit_dir.empty())
-    return err(kBadRequest,
-               "sandboxd does not run kits from --kit DIR yet (" + req.kit_dir +
-                   "); until it does, copy the built-in kits directory, add yours as "
-                   "NAME/kit.yaml, start sandboxd with SBX_KITS_DIR pointing at the copy "
-                   "and use NAME as the agent");
-  if (req.template_tag.empty() && kits_) {
-    if (auto kit = kits_(req.agent); kit && !kit->install.empty()) {
-      auto tag = ensure_kit_template(*kit, progress);
-      if (!tag) return tag.error();
-      req.template_tag = *tag;
-    }
+  std::optional<UserKits::Staged> staged;
+  std::optional<kit::Kit> kit;
+  if (req.kit) {
+    if (!user_kits_) return err(kBadRequest, "this sandboxd does not take kits with a request");
+    auto s = user_kits_->stage(*req.kit);
+    if (!s) return s.error();
+    const std::string& name = s->kit().name;
+    // A sandbox must never run something else under a built-in agent's
+    // name, nor its layer take that agent's template tag.
+    if (kits_ && kits_(name))
+      return err(kBadRequest, "your kit is named '" + name +
+                                  "', which is a built-in agent's name; give it another name "
+                                  "(name: in its kit.yaml)");
+    req.agent = name;
+    kit = with_install_script(s->kit());
+    if (!kit) return err(kBadRequest, "kit '" + name + "': its node version is not pinned here");
+    staged.emplace(std::move(*s));
+  } else if (kits_) {
+    kit = kits_(req.agent);
+  }
+  if (req.template_tag.empty() && kit && !kit->install.empty()) {
+    auto tag = ensure_kit_template(*kit, progress);
+    if (!tag) return tag.error();
+    req.template_tag = *tag;
   }
   if (!req.template_tag.empty())
     if (auto v = image::validate_template_tag(req.template_tag); !v) return v.error();
-  return manager_.create(req, progress);
+  SandboxManager::CreateHooks hooks;
+  if (staged) hooks.extra_agent = req.agent;
+  // Before the sandbox boots: its kit is known and the domains its agent
+  // needs are allowed from the first connection. Both go with the sandbox.
+  hooks.inserted = [&](const std::string& name) -> Result<void> {
+    if (staged)
+      if (auto r = user_kits_->attach(*staged, name); !r) return r;
+    if (kit)
+      for (auto& domain : kit->allow)
+        if (auto r = policy_.add(name, net::Action::kAllow, domain); !r)
+          return r.error().wrap("allow " + domain + " for kit '" + kit->name + "'");
+    return ok();
+  };
+  return manager_.create(req, progress, hooks);
 }
 
 }  // namespace sbx::daemon

@@ -18,6 +18,7 @@
 #include "daemon/kit_catalog.h"
 #include "daemon/policy_service.h"
 #include "daemon/sandbox_manager.h"
+#include "daemon/user_kits.h"
 #include "image/template_catalog.h"
 #include "kit/kit.h"
 #include "proto/template_api.h"
@@ -49,7 +50,14 @@ class TemplateService {
                                    const ProgressFn& progress);
   /// Creates a sandbox; when its agent's kit installs anything, its layer
   /// is built first (or found in the cache) and the sandbox layered on it.
+  /// A request carrying a user's kit (req.kit) runs that kit: checked
+  /// again, refused (kBadRequest) when it takes a built-in agent's name,
+  /// kept for the sandbox in the user kits. The kit's `allow` domains
+  /// become allow rules of the sandbox (removed with it).
   Result<proto::SandboxInfo> create_sandbox(proto::CreateRequest req, const ProgressFn& progress);
+  /// Where users' kits are kept; without it a request with a kit is
+  /// refused. Set before use.
+  void set_user_kits(UserKits* kits) { user_kits_ = kits; }
   /// The tag of the template for `kit`, building its layer if needed.
   Result<std::string> ensure_kit_template(const kit::Kit& kit, const ProgressFn& progress);
 
@@ -71,6 +79,7 @@ class TemplateService {
   PolicyService& policy_;
   GuestProvisioner& provisioner_;
   KitLookup kits_;
+  UserKits* user_kits_ = nullptr;
   Logger& log_;
   std::mutex mu_;  // save and remove against each other
 };

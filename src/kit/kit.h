@@ -25,6 +25,9 @@ struct KitFile {
   std::string path;     ///< absolute in the guest; "~/" means the sandbox user's home
   std::string content;  ///< literal bytes
   uint32_t mode = 0644;
+  /// The file in the kit's directory `content` was read from (relative, as
+  /// kit.yaml names it); empty for inline content.
+  std::string source;
 };
 
 /// A host file carrying the user's agent settings (never credentials),

@@ -411,6 +411,7 @@ class Reader {
       return;
     }
     kf.content = std::move(file->content);
+    kf.source = rel;
   }
 
   void keep(size_t bytes, const YAML::Mark& m) {
@@ -525,7 +526,7 @@ Result<Kit> parse_kit(std::string_view yaml, const std::string& source, const st
   }
 }
 
-Result<Kit> load_kit_dir(const std::string& dir) {
+Result<Kit> load_kit_dir(const std::string& dir, KitSources* sources) {
   auto abs = absolute_path(dir);
   if (!abs) return abs.error().wrap("kit");
   if (!is_directory(*abs))
@@ -535,7 +536,14 @@ Result<Kit> load_kit_dir(const std::string& dir) {
     return err(kBadRequest, "no kit.yaml in '" + *abs + "': a kit directory holds kit.yaml");
   auto text = read_file_within(*abs, file, kMaxKitYamlBytes);
   if (!text) return err(kBadRequest, "kit: " + text.error().message);
-  return parse_kit(text->content, file, *abs);
+  auto kit = parse_kit(text->content, file, *abs);
+  if (kit && sources) {
+    sources->yaml = std::move(text->content);
+    sources->files.clear();
+    for (auto& f : kit->files)
+      if (!f.source.empty()) sources->files[f.source] = f.content;
+  }
+  return kit;
 }
 
 }  // namespace sbx::kit

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -43,9 +44,17 @@ inline constexpr size_t kMaxKitErrors = 20;               ///< reported, then ".
 Result<Kit> parse_kit(std::string_view yaml, const std::string& source,
                       const std::string& dir = "");
 
+/// A kit directory's bytes as they were read and checked: what a copy of
+/// the kit holds (`sbx create --kit` sends them to sandboxd).
+struct KitSources {
+  std::string yaml;                          ///< kit.yaml
+  std::map<std::string, std::string> files;  ///< each `source:` file, by its relative path
+};
+
 /// Reads DIR/kit.yaml (at most kMaxKitYamlBytes) and the files it names.
-/// The Kit's `source` is the kit.yaml's path.
-Result<Kit> load_kit_dir(const std::string& dir);
+/// The Kit's `source` is the kit.yaml's path. With `sources`, a valid kit's
+/// bytes are also put there.
+Result<Kit> load_kit_dir(const std::string& dir, KitSources* sources = nullptr);
 
 /// Whether `name` is a valid kit name: 1-32 of [a-z0-9-], starting with a
 /// letter, not ending with '-'. It becomes a template tag and a sandbox

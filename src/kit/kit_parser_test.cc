@@ -210,6 +210,26 @@ TEST(KitParser, FilesFromTheKitDirectoryStayInside) {
   EXPECT_EQ(bad.error().code, kBadRequest);
 }
 
+TEST(KitParser, LoadingADirectoryGivesTheBytesItChecked) {
+  auto d = TempDir::create("kit-bytes");
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(make_dirs(d->path() + "/files"));
+  ASSERT_TRUE(write_file_atomic(d->path() + "/files/a.json", "{}\n"));
+  ASSERT_TRUE(write_file_atomic(d->path() + "/unused", "not named by the kit\n"));
+  std::string yaml = std::string(kMinimal) +
+                     "files:\n  - {path: ~/.a.json, source: files/a.json}\n"
+                     "  - {path: ~/.b, content: inline}\n";
+  ASSERT_TRUE(write_file_atomic(d->path() + "/kit.yaml", yaml));
+  KitSources src;
+  auto k = load_kit_dir(d->path(), &src);
+  ASSERT_TRUE(k) << k.error().message;
+  EXPECT_EQ(src.yaml, yaml);
+  ASSERT_EQ(src.files.size(), 1u);
+  EXPECT_EQ(src.files["files/a.json"], "{}\n");
+  EXPECT_EQ(k->files[0].source, "files/a.json");
+  EXPECT_EQ(k->files[1].source, "");
+}
+
 TEST(KitParser, MissingDirectoryOrKitYamlSaysSo) {
   auto d = TempDir::create("kit-none");
   ASSERT_TRUE(d);

@@ -121,13 +121,20 @@ Result<std::vector<SandboxInfo>> parse_sandbox_list(std::string_view text) {
 std::string to_json(const CreateRequest& r) {
   json ports = json::array();
   for (auto& p : r.ports) ports.push_back(port_json(p));
-  return dump_json(json{{"name", r.name},       {"agent", r.agent},
-              {"workspace", r.workspace}, {"memory_bytes", r.memory_bytes},
-              {"cpus", r.cpus},       {"start", r.start},
-              {"ports", ports},       {"docker_bytes", r.docker_bytes},
-              {"deny_network", r.deny_network}, {"kit_dir", r.kit_dir},
-              {"host_config", r.host_config}, {"template", r.template_tag},
-              {"host_ca", r.host_ca}});
+  json j{{"name", r.name},
+         {"agent", r.agent},
+         {"workspace", r.workspace},
+         {"memory_bytes", r.memory_bytes},
+         {"cpus", r.cpus},
+         {"start", r.start},
+         {"ports", ports},
+         {"docker_bytes", r.docker_bytes},
+         {"deny_network", r.deny_network},
+         {"host_config", r.host_config},
+         {"template", r.template_tag},
+         {"host_ca", r.host_ca}};
+  if (r.kit) j["kit"] = kit_bundle_json(*r.kit);
+  return dump_json(j);
 }
 
 Result<CreateRequest> parse_create_request(std::string_view text) {
@@ -139,11 +146,14 @@ Result<CreateRequest> parse_create_request(std::string_view text) {
                  json_field(*j, "memory_bytes", r.memory_bytes), json_field(*j, "cpus", r.cpus),
                  json_field(*j, "start", r.start), json_field(*j, "docker_bytes", r.docker_bytes),
                  json_field(*j, "deny_network", r.deny_network),
-                 json_field(*j, "kit_dir", r.kit_dir), json_field(*j, "host_config", r.host_config),
+                 json_field(*j, "host_config", r.host_config),
                  json_field(*j, "template", r.template_tag), json_field(*j, "host_ca", r.host_ca)})
     if (!x) return x.error().wrap("create request");
-  if (r.kit_dir.size() > 4096 || (!r.kit_dir.empty() && r.kit_dir[0] != '/'))
-    return err("create request: 'kit_dir' must be an absolute path");
+  if (auto it = j->find("kit"); it != j->end() && !it->is_null()) {
+    auto kit = parse_kit_bundle(*it);
+    if (!kit) return kit.error().wrap("create request");
+    r.kit = std::move(*kit);
+  }
   if (auto it = j->find("ports"); it != j->end() && !it->is_null()) {
     if (!it->is_array() || it->size() > 256) return err("create request: bad 'ports'");
     for (auto& pj : *it) {

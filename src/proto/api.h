@@ -56,6 +56,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "proto/kit_bundle.h"
 
 namespace sbx::proto {
 
@@ -142,9 +143,9 @@ struct CreateRequest {
   uint64_t docker_bytes = 0;       ///< private dockerd volume; 0: 10 GiB
   /// No egress at all, whatever the policy rules say (sbx create --deny-network).
   bool deny_network = false;
-  /// A user's kit directory (sbx create --kit DIR), absolute, read by the
-  /// daemon; empty: `agent` is a built-in kit. The CLI has validated it.
-  std::string kit_dir;
+  /// A user's kit (sbx create --kit DIR): its bytes, which sandboxd checks
+  /// again and keeps for this sandbox; absent: `agent` is a built-in kit.
+  std::optional<KitBundle> kit;
   /// Copy the kit's host_config files from the user's home into the
   /// sandbox (false: --no-host-config). Absent in a request: true.
   bool host_config = true;

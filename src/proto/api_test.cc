@@ -141,17 +141,23 @@ TEST(KitFields, TravelInCreateRequest) {
   r.workspace = "/x";
   auto d = parse_create_request(to_json(r));
   ASSERT_TRUE(d.ok());
-  EXPECT_EQ(d->kit_dir, "");
+  EXPECT_FALSE(d->kit);
   EXPECT_TRUE(d->host_config);
-  r.kit_dir = "/home/u/my-kit";
+  r.kit = KitBundle{"name: mine\n", {{"files/a.bin", std::string("\xff\0x", 3)}}};
   r.host_config = false;
   auto p = parse_create_request(to_json(r));
   ASSERT_TRUE(p.ok()) << p.error().message;
-  EXPECT_EQ(p->kit_dir, "/home/u/my-kit");
+  ASSERT_TRUE(p->kit);
+  EXPECT_EQ(p->kit->yaml, "name: mine\n");
+  EXPECT_EQ(p->kit->files, r.kit->files);
   EXPECT_FALSE(p->host_config);
   // Older clients do not send them: the kit is the agent's, settings come along.
   EXPECT_TRUE(parse_create_request(R"({"workspace":"/x"})")->host_config);
-  EXPECT_FALSE(parse_create_request(R"({"workspace":"/x","kit_dir":"rel/kit"})").ok());
+  auto bad = parse_create_request(R"({"workspace":"/x","kit":{"yaml":"%%%%"}})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("create request: kit: kit.yaml: base64"), std::string::npos)
+      << bad.error().message;
+  EXPECT_FALSE(parse_create_request(R"({"workspace":"/x","kit":"rel/kit"})").ok());
   EXPECT_FALSE(parse_create_request(R"({"workspace":"/x","host_config":"no"})").ok());
 }
 
