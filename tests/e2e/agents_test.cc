@@ -161,13 +161,15 @@ TEST_F(ClaudeAgent, NodeTrustsTheSbxCaAndNodeAndNpmTrustTheHostsCa) {
   // Node's https module ignores HTTPS_PROXY, so the script opens the
   // CONNECT tunnel itself, as Claude Code's fetch does, and runs TLS over
   // it with Node's default trust (system store + NODE_EXTRA_CA_CERTS).
+  // No `agent` option: with one (even `false`) Node ignores
+  // createConnection and resolves the host itself.
   const std::string get =
       "node -e \"const u = new URL(process.argv[1]), p = new URL(process.env.HTTPS_PROXY); "
       "const fail = e => { console.error('node:', e.message); process.exit(1); }; "
       "require('http').request({host: p.hostname, port: p.port, method: 'CONNECT', "
       "path: u.hostname + ':443'}).on('connect', (res, sock) => { "
       "if (res.statusCode !== 200) fail(new Error('CONNECT ' + res.statusCode)); "
-      "require('https').get({host: u.hostname, path: u.pathname, agent: false, "
+      "require('https').get({host: u.hostname, path: u.pathname, "
       "createConnection: () => require('tls').connect({socket: sock, servername: u.hostname})}, "
       "r => { r.resume(); r.on('end', () => console.log('status', r.statusCode)); })"
       ".on('error', fail); }).on('error', fail).end();\" ";
