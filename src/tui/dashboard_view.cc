@@ -92,7 +92,7 @@ void sandboxes_pane(const DashboardState& st, const Pane& p, std::vector<Line>& 
   if (!st.filter().empty()) title += "  filter: " + st.filter();
   out.push_back(LineBuilder(p.width).add(title).done(p.focused ? Style::kHeader : Style::kDim));
   // Widths: name, agent, status, cpu, mem, ports; the workspace takes the rest.
-  const size_t wn = 18, wa = 9, ws = 9, wc = 5, wm = 9, wp = 14;
+  const size_t wn = 18, wa = 9, ws = 9, wc = 5, wm = 10, wp = 14;
   out.push_back(LineBuilder(p.width)
                     .add("NAME", Style::kDim, wn)
                     .add("AGENT", Style::kDim, wa)
