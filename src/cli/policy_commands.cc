@@ -81,6 +81,18 @@ int Commands::policy_check(const std::string& sandbox, const std::string& target
 
 namespace {
 
+// `policy log` and `policy log --summary` take the same --limit.
+void check_log_limit(int limit) {
+  if (limit < 1 || limit > 10000)
+    throw Failure{"invalid --limit " + std::to_string(limit) + ": use 1 to 10000"};
+}
+
+// What either prints when the log holds nothing to show.
+std::string nothing_logged(const std::string& sandbox, bool blocked) {
+  return std::string(blocked ? "Nothing was blocked" : "No network activity") + " yet" +
+         (sandbox.empty() ? "" : " in sandbox '" + sandbox + "'") + "\n";
+}
+
 NetworkLogRow log_row(const proto::NetworkLogEntry& e) {
   NetworkLogRow r;
   r.time_ms = e.time_ms;
@@ -102,8 +114,7 @@ NetworkLogRow log_row(const proto::NetworkLogEntry& e) {
 
 int Commands::policy_log(const std::string& sandbox, bool json, int limit, bool blocked,
                          bool follow) {
-  if (limit < 1 || limit > 10000)
-    throw Failure{"invalid --limit " + std::to_string(limit) + ": use 1 to 10000"};
+  check_log_limit(limit);
   if (!sandbox.empty())
     if (auto r = proto::validate_sandbox_name(sandbox); !r)
       throw Failure{"sandbox '" + sandbox + "' not found. Run 'sbx ls' to see your sandboxes."};
@@ -120,17 +131,13 @@ int Commands::policy_log(const std::string& sandbox, bool json, int limit, bool 
   std::vector<NetworkLogRow> rows;
   for (auto& e : log) rows.push_back(log_row(e));
   con_.out << format_network_log(rows, colour());
-  if (rows.empty() && !follow)
-    con_.out << (blocked ? "Nothing was blocked" : "No network activity") << " yet"
-             << (sandbox.empty() ? "" : " in sandbox '" + sandbox + "'") << "\n";
+  if (rows.empty() && !follow) con_.out << nothing_logged(sandbox, blocked);
   if (follow) follow_log(sandbox, false, blocked);
   return 0;
 }
 
-int Commands::policy_log_summary(const std::string& sandbox, bool json, int limit,
-                                 bool blocked) {
-  if (limit < 1 || limit > 10000)
-    throw Failure{"invalid --limit " + std::to_string(limit) + ": use 1 to 10000"};
+int Commands::policy_log_summary(const std::string& sandbox, bool json, int limit, bool blocked) {
+  check_log_limit(limit);
   auto hosts = proto::summarize_by_host(answer(daemon().network_log({sandbox, limit, blocked})));
   if (json) {
     auto arr = nlohmann::json::array();
@@ -147,9 +154,7 @@ int Commands::policy_log_summary(const std::string& sandbox, bool json, int limi
     return 0;
   }
   con_.out << format_host_summary(hosts);
-  if (hosts.empty())
-    con_.out << (blocked ? "Nothing was blocked" : "No network activity") << " yet"
-             << (sandbox.empty() ? "" : " in sandbox '" + sandbox + "'") << "\n";
+  if (hosts.empty()) con_.out << nothing_logged(sandbox, blocked);
   return 0;
 }
 

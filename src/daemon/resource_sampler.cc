@@ -76,15 +76,13 @@ ResourceSampler::Sample ResourceSampler::sample(pid_t pid,
     up >> uptime;
     double life = uptime - static_cast<double>(start) / hz_;
     if (life > 0) s.cpu_percent = 100.0 * (static_cast<double>(ticks) / hz_) / life;
+    // A new process is the only time the map grows: forget the ones not
+    // asked about for a minute (stopped VMs; their pids may be reused).
+    for (auto old = last_.begin(); old != last_.end();)
+      old = now - old->second.at > std::chrono::minutes(1) ? last_.erase(old) : std::next(old);
     last_[pid] = {ticks, start, now, s.cpu_percent};
   }
   return s;
-}
-
-void ResourceSampler::expire(std::chrono::steady_clock::time_point now) {
-  std::lock_guard lk(mu_);
-  for (auto it = last_.begin(); it != last_.end();)
-    it = now - it->second.at > std::chrono::minutes(1) ? last_.erase(it) : std::next(it);
 }
 
 }  // namespace sbx::daemon

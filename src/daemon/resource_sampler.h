@@ -27,12 +27,10 @@ class ResourceSampler {
   explicit ResourceSampler(std::string proc_root = "/proc");
 
   /// Samples `pid` at `now`. The first sample of a process averages over
-  /// its whole life (from its start time in /proc/PID/stat and /proc/uptime).
+  /// its whole life (from its start time in /proc/PID/stat and /proc/uptime);
+  /// processes not sampled for a minute are forgotten then.
   Sample sample(pid_t pid, std::chrono::steady_clock::time_point now);
   Sample sample(pid_t pid) { return sample(pid, std::chrono::steady_clock::now()); }
-
-  /// Forgets processes not sampled for a minute (pids are reused).
-  void expire(std::chrono::steady_clock::time_point now);
 
  private:
   struct Last {

@@ -1,10 +1,9 @@
 #include "net/request_rewriter.h"
 
-#include <openssl/evp.h>
-
 #include <cctype>
 #include <charconv>
 
+#include "base/base64.h"
 #include "net/hostname.h"
 #include "net/http_parser.h"
 
@@ -13,15 +12,6 @@ namespace sbx::net {
 namespace {
 
 Error refuse(int code, const std::string& why) { return err(code, why); }
-
-std::string base64(std::string_view s) {
-  std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
-  int n =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
 
 void replace_all(std::string& s, const std::string& from, const std::string& to, bool& hit) {
   if (from.empty()) return;
@@ -49,7 +39,7 @@ std::string credential_header_value(const CredentialRule& rule) {
     case CredentialFormat::kBearer:
       return "Bearer " + rule.value;
     case CredentialFormat::kBasicToken:
-      return "Basic " + base64("x-access-token:" + rule.value);
+      return "Basic " + base64_encode("x-access-token:" + rule.value);
     case CredentialFormat::kRaw:
       break;
   }

@@ -2,7 +2,6 @@
 
 #include <netdb.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include <memory>
 #include <thread>
 
+#include "base/base64.h"
 #include "base/strings.h"
 #include "net/http_parser.h"
 
@@ -71,15 +71,6 @@ Result<std::string> read_response_head(int fd, std::chrono::milliseconds timeout
   return err("proxy reply too long");
 }
 
-std::string base64(std::string_view s) {
-  std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(s.data()),
-                          static_cast<int>(s.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
 }  // namespace
 
 Result<std::vector<IpAddress>> SystemResolver::resolve(const std::string& host) {
@@ -100,8 +91,7 @@ Result<std::vector<IpAddress>> SystemResolver::resolve(const std::string& host) 
   }).detach();
   std::unique_lock l(st->mu);
   if (!st->cv.wait_for(l, timeout_, [&] { return st->done; }))
-    return err("resolve " + host + ": timed out after " + std::to_string(timeout_.count()) +
-               " ms");
+    return err("resolve " + host + ": timed out after " + std::to_string(timeout_.count()) + " ms");
   return st->result;
 }
 
@@ -227,8 +217,8 @@ std::optional<ProxyUrl> ProxySettings::proxy_for(std::string_view host_in, uint1
     }
     if (!e.empty() && e.front() == '.') e.erase(0, 1);
     if (!e.empty() && e.front() == '*' && e.size() > 1 && e[1] == '.') e.erase(0, 2);
-    if (host == e || (host.size() > e.size() && ends_with(host, e) &&
-                      host[host.size() - e.size() - 1] == '.'))
+    if (host == e ||
+        (host.size() > e.size() && ends_with(host, e) && host[host.size() - e.size() - 1] == '.'))
       return std::nullopt;
   }
   return proxy;
@@ -252,11 +242,11 @@ Result<Fd> UpstreamConnector::connect_via_proxy(const std::string& host, uint16_
     if (fd) break;
   }
   if (!fd) return fd.error().wrap(what);
-  std::string authority = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-                          std::to_string(port);
+  std::string authority =
+      (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
   std::string req = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n";
   if (!proxy->basic_auth.empty())
-    req += "Proxy-Authorization: Basic " + base64(proxy->basic_auth) + "\r\n";
+    req += "Proxy-Authorization: Basic " + base64_encode(proxy->basic_auth) + "\r\n";
   req += "\r\n";
   if (auto w = write_all(fd->get(), req); !w) return w.error().wrap(what);
   auto head = read_response_head(fd->get(), timeout_);

@@ -1,6 +1,6 @@
 #include "proto/kit_bundle.h"
 
-#include "proto/base64.h"
+#include "base/base64.h"
 
 namespace sbx::proto {
 

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "proto/base64.h"
+#include "base/base64.h"
 
 namespace sbx::proto {
 namespace {

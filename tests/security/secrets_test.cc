@@ -6,7 +6,6 @@
 // log or the network log.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "base/base64.h"
 #include "base/fd.h"
 #include "base/files.h"
 #include "base/paths.h"
@@ -91,15 +91,6 @@ class Upstream {
 Upstream& upstream() {
   static Upstream u;
   return u;
-}
-
-std::string base64(const std::string& s) {
-  std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
-  int n =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
 }
 
 // Which of `needles` occur in the file at `path`, read in pieces (a guest
@@ -279,7 +270,7 @@ TEST_F(Secrets, PythonAndGitAcceptTheSbxCa) {
   ASSERT_FALSE(reqs.empty()) << git.all();
   EXPECT_EQ(reqs[0].sni, "github.com");
   EXPECT_EQ(reqs[0].header("Authorization"),
-            "Basic " + base64(std::string("x-access-token:") + kGithubKey))
+            "Basic " + base64_encode(std::string("x-access-token:") + kGithubKey))
       << reqs[0].head;
 }
 

@@ -1,9 +1,9 @@
-#include "proto/base64.h"
+#include "base/base64.h"
 
 #include <array>
 #include <cstdint>
 
-namespace sbx::proto {
+namespace sbx {
 
 namespace {
 
@@ -77,4 +77,4 @@ Result<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
-}  // namespace sbx::proto
+}  // namespace sbx

@@ -1,8 +1,8 @@
-#include "proto/base64.h"
+#include "base/base64.h"
 
 #include <gtest/gtest.h>
 
-namespace sbx::proto {
+namespace sbx {
 namespace {
 
 TEST(Base64, RoundTripsEveryLengthAndByte) {
@@ -29,4 +29,4 @@ TEST(Base64, RefusesAnythingButCanonicalPaddedText) {
 }
 
 }  // namespace
-}  // namespace sbx::proto
+}  // namespace sbx
